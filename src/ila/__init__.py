@@ -1,0 +1,3 @@
+"""ila: the open Individual Learning Account platform."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Employments, work fractions, suspensions, quarterly FTE declarations."""

@@ -1,0 +1,1 @@
+"""Identities: national numbers (NISS/BIS), enterprise numbers, persons and employers."""

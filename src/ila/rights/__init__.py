@@ -1,0 +1,1 @@
+"""The training-right engine (rules as versioned data) and the rights ledger."""
