@@ -1,0 +1,1 @@
+"""Storage: metadata, portable column types, unit of work, migrations."""

@@ -1,0 +1,22 @@
+"""Imports every table so that ``Base.metadata`` is complete (Alembic, tests)."""
+
+from ila.db.base import Base
+from ila.employment.models import Employment, QuarterlyFte, Suspension, WorkFraction
+from ila.identity.models import Employer, Person
+from ila.rights.models import RightVersion
+from ila.trainings.models import Training, TrainingVersion
+
+metadata = Base.metadata
+
+__all__ = [
+    "Employer",
+    "Employment",
+    "Person",
+    "QuarterlyFte",
+    "RightVersion",
+    "Suspension",
+    "Training",
+    "TrainingVersion",
+    "WorkFraction",
+    "metadata",
+]

@@ -1,0 +1,1 @@
+"""Training records: create, rectify, cancel; full version history."""
