@@ -1,0 +1,1 @@
+"""The ``ila`` command line."""

@@ -1,0 +1,193 @@
+"""``ila``: administration commands. User errors print one line and exit non-zero."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
+
+from ila.bootstrap import Container, bootstrap
+from ila.config import Settings
+from ila.errors import ConfigurationError, DomainError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="ila — Individual Learning Account platform.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+demo_app = typer.Typer(no_args_is_help=True, help="Synthetic demo dataset.")
+rights_app = typer.Typer(no_args_is_help=True, help="Training rights.")
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(rights_app, name="rights")
+
+out = Console()
+err = Console(stderr=True)
+
+EXIT_USER_ERROR = 2
+
+
+@contextmanager
+def _container() -> Iterator[Container]:
+    """Build the container and turn user-caused failures into one line + exit code 2."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    container: Container | None = None
+    try:
+        container = bootstrap(Settings())
+        yield container
+    except DomainError as exc:
+        _fail(f"error {exc}")
+    except ConfigurationError as exc:
+        _fail(f"configuration error: {exc}")
+    except (OperationalError, ProgrammingError) as exc:
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        _fail(f"database error: {first} (is the database reachable and upgraded? "
+              "run `ila db upgrade`)")
+    finally:
+        if container is not None:
+            container.close()
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]{message}[/red]", highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_USER_ERROR)
+
+
+def _as_of(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        _fail(f"error [invalid_date] (as_of) {value!r} is not an ISO date or date-time")
+        raise  # unreachable: _fail exits
+    if len(value) == 10:
+        parsed = datetime.combine(parsed.date(), time.max)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the latest revision."""
+    from ila.db.migrate import upgrade
+
+    with _container() as c:
+        upgrade(c.engine)
+        out.print(f"database at [bold]{c.engine.url.render_as_string()}[/bold] is up to date")
+
+
+@demo_app.command("load")
+def demo_load(seed: Annotated[int, typer.Option(help="Random seed.")] = 2024) -> None:
+    """Load the synthetic demo dataset (idempotent)."""
+    from ila.demo.generator import load_demo
+
+    with _container() as c:
+        report = load_demo(c, seed=seed)
+        if report.already_loaded:
+            out.print("demo dataset already loaded; nothing added")
+        else:
+            out.print(f"demo dataset loaded: {report.employers} employers, {report.persons} "
+                      f"persons, {report.employments} employments, {report.trainings} trainings")
+
+
+@rights_app.command("compute")
+def rights_compute(year: Annotated[int, typer.Option(help="Year to compute.")]) -> None:
+    """Compute every employer's training rights for a year (new versions only on change)."""
+    from ila.rights.service import compute_year
+
+    with _container() as c, Progress("[progress.description]{task.description}", BarColumn(),
+                                     MofNCompleteColumn(), TimeElapsedColumn(),
+                                     console=err, transient=False) as bar:
+        task = bar.add_task(f"rights {year}", total=None)
+        report = compute_year(c, year, progress=lambda done, total: bar.update(
+            task, completed=done, total=total))
+    out.print(f"{year}: {report.employers} employers, {report.worker_years} worker-years "
+              f"({report.created} new, {report.updated} changed, {report.unchanged} unchanged) "
+              f"in {report.seconds:.1f} s")
+    for line in report.errors:
+        err.print(f"[yellow]{line}[/yellow]")
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@rights_app.command("explain")
+def rights_explain(
+    national_number: Annotated[str, typer.Argument(help="NISS or BIS number of the worker.")],
+    employer: Annotated[str, typer.Option(help="Enterprise number of the employer.")],
+    year: Annotated[int, typer.Option(help="Year of the right.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_of: Annotated[str | None, typer.Option(help="The account as recorded on this date.")
+                     ] = None,
+) -> None:
+    """Explain a worker's right with an employer for a year: every factor and its source."""
+    from ila.cli.render import render_explanation
+    from ila.rights.service import explain
+
+    with _container() as c:
+        result = explain(c, national_number, employer, year, _as_of(as_of))
+    if as_json:
+        sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    else:
+        render_explanation(out, result)
+
+
+@rights_app.command("set")
+def rights_set(
+    employer: Annotated[str, typer.Option(help="Enterprise number of the employer.")],
+    year: Annotated[int, typer.Option(help="Year of the right.")],
+    reason: Annotated[str, typer.Option(help="Why the employer sets this value.")],
+    national_number: Annotated[str | None, typer.Argument(help="One worker.")] = None,
+    days: Annotated[str | None, typer.Option(help="Days; omit to go back to the computed value."
+                                             )] = None,
+    file: Annotated[Path | None, typer.Option(help="CSV with national_number,days[,reason] "
+                                              "for many workers.")] = None,
+    actor: Annotated[str, typer.Option(help="Who records this.")] = "cli",
+) -> None:
+    """Register or change training rights for one worker or many (CSV)."""
+    from ila.rights.service import SetRight, set_rights
+
+    items: list[SetRight] = []
+    if file is not None:
+        with file.open(newline="", encoding="utf-8") as fh:
+            items = [SetRight(row.get("national_number", ""), year, row.get("days") or None,
+                              row.get("reason") or reason) for row in csv.DictReader(fh)]
+    elif national_number is not None:
+        items.append(SetRight(national_number, year, days, reason))
+    else:
+        _fail("error give a national number or --file")
+    with _container() as c:
+        results = set_rights(c, enterprise_number=employer, items=items, actor=f"cli:{actor}")
+    table = Table("item", "status", "version", "error")
+    for r in results:
+        table.add_row(str(r.index), r.status, str(r.version or ""),
+                      f"{r.error['code']} {r.error['path']}: {r.error['message']}"
+                      if r.error else "")
+    out.print(table)
+    if any(r.status == "rejected" for r in results):
+        raise typer.Exit(1)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+) -> None:
+    """Run the web application."""
+    import uvicorn
+
+    from ila.web.app import create_app
+
+    with _container() as c:
+        bind_host, bind_port = host or c.settings.host, port or c.settings.port
+        out.print(f"ila is running at [bold]http://{bind_host}:{bind_port}/[/bold] "
+                  "(Ctrl+C to stop)")
+        uvicorn.run(create_app(c), host=bind_host, port=bind_port, log_level="warning")

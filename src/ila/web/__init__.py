@@ -1,0 +1,1 @@
+"""HTTP entrypoint (FastAPI). The public API and the web interface grow here."""
