@@ -1,8 +1,8 @@
 """One exception hierarchy for the whole domain.
 
 Every error a user can cause carries a stable machine ``code`` (never match on messages), a
-human message, and optionally the ``field`` it is about. Channels map these in one place each: problem+json
-for the API, the result document for XML batches, one red line for the CLI.
+human message, and optionally the ``field`` it is about. Channels map these in one place
+each: problem+json for the API, the result document for XML batches, one red line for the CLI.
 """
 
 from __future__ import annotations

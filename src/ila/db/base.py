@@ -74,6 +74,8 @@ class ExactDecimal(TypeDecorator[Decimal]):
             return None
         if not isinstance(value, Decimal):
             value = Decimal(str(value))
+        # same scale on both backends, so a value reads back identically everywhere
+        value = value.quantize(Decimal(1).scaleb(-self.scale))
         return value if dialect.name == "postgresql" else str(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:

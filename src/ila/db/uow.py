@@ -52,10 +52,9 @@ class UnitOfWork:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        try:
-            self.session.rollback()
-        finally:
-            self.session.close()
+        # close() rolls back whatever was not committed, and (unlike rollback()) leaves the
+        # objects already read usable after the unit of work ends
+        self.session.close()
 
     def commit(self) -> None:
         self.session.commit()

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, String, and_, or_
-from sqlalchemy.orm import Mapped, declarative_mixin, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from ila.db.base import UTCDateTime
 
@@ -26,7 +26,7 @@ class Operation(StrEnum):
     SET = "set"
 
 
-@declarative_mixin
+
 class VersionMixin:
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     operation: Mapped[str] = mapped_column(String(16), nullable=False)

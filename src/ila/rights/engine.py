@@ -48,15 +48,15 @@ def fmt2(value: Fraction) -> str:
 
 def _num(value: Fraction) -> str:
     """Exact and readable: ``5``, ``0.8``, ``2.5`` for terminating decimals, else ``10/3``."""
-    d = value.denominator
+    n, d = value.numerator, value.denominator
     if d == 1:
-        return str(value.numerator)
+        return str(n)
     k = d
     while k % 2 == 0:
         k //= 2
     while k % 5 == 0:
         k //= 5
-    return str(Decimal(value.numerator) / d) if k == 1 else str(value)
+    return str(Decimal(n) / d) if k == 1 else f"{n}/{d}"
 
 
 # ------------------------------------------------------------------------------ headcount
@@ -188,69 +188,89 @@ def annual_right(rules: RuleSet, year: int, employment: EmploymentFacts,
     Each calendar month with at least one employed day counts whole; a month split by a change of
     work fraction is shared between the fractions by employed days. Suspensions do not reduce.
     """
-    if headcount.period_start != two_year_period(year):
-        raise InvalidPeriod(f"the headcount is for the period starting {headcount.period_start}, "
-                            f"year {year} needs the one starting {two_year_period(year)}",
+    period_start = headcount.period_start
+    if period_start != two_year_period(year):
+        raise InvalidPeriod(f"the headcount is for the period starting {period_start}, year "
+                            f"{year} needs the one starting {two_year_period(year)}",
                             field="headcount")
     regime = rules.regime_for(year, headcount.band, employment.joint_committee)
     a = regime.individual_days_per_year
+    fte = headcount.fte
     derivation: Derivation = {
         "rule_set_version": rules.version,
         "year": year,
         "regime": {"id": regime.id, "source": regime.source, "cct": regime.cct,
-                   "kind": regime.kind.value, "joint_committee": regime.joint_committee,
-                   "band": regime.band.value, "note": regime.note},
+                   "kind": str(regime.kind), "joint_committee": regime.joint_committee,
+                   "band": str(regime.band), "note": regime.note},
         "joint_committee": employment.joint_committee,
-        "headcount": {"fte": str(headcount.fte), "fte_2dp": fmt2(headcount.fte),
-                      "band": headcount.band.value, "method": headcount.method,
-                      "period": [headcount.period_start, headcount.period_start + 1]},
+        "headcount": {"fte": str(fte), "fte_2dp": fmt2(fte), "band": str(headcount.band),
+                      "method": headcount.method, "period": [period_start, period_start + 1]},
         "A": str(a),
     }
-    first_day, last_day = date(year, 1, 1), date(year, 12, 31)
-    s = max(employment.start, first_day)
-    e = last_day if employment.end is None or employment.end > last_day else employment.end
+    first_day = date(year, 1, 1)
+    s = employment.start if employment.start > first_day else first_day
+    e = employment.end
+    if e is None or e.year > year:
+        e = date(year, 12, 31)
     if s > e:
         derivation.update(periods=[], months=0, C="0/12", total="0", total_2dp="0.00",
                           formula=f"not employed in {year}: 0 days",
                           note=f"the employment does not overlap {year}")
         return RightResult(year, _ZERO, a, regime, (), derivation)
+    month_count = (e.year - s.year) * 12 + e.month - s.month + 1
     slices = _slices(employment.fractions, employment.start, s, e)
-    periods: list[PeriodFactor] = []
-    total = _ZERO
-    month_count = _month_index(e) - _month_index(s) + 1
-    for lo, hi, b in slices:
-        if len(slices) == 1:
-            months = Fraction(month_count)
-        else:
-            fm, lm = _month_index(lo), _month_index(hi)
-            months = _share(fm, lo, hi, s, e)
-            if lm != fm:
-                months += _share(lm, lo, hi, s, e) + (lm - fm - 1)
-        days = Fraction(a.numerator * b.numerator * months.numerator,
-                        a.denominator * b.denominator * months.denominator * 12)
-        periods.append(PeriodFactor(lo, hi, b, months, days))
-        total += days
-    terms = [f"{_num(p.fraction)} {TIMES} {_months(p.months)}/12" for p in periods]
-    product = terms[0] if len(terms) == 1 else f"({' + '.join(terms)})"
+    s_iso, e_iso = s.isoformat(), e.isoformat()
+    if len(slices) == 1:  # the common case: one fraction for the whole employed part of the year
+        b = slices[0][2]
+        total = Fraction(a.numerator * b.numerator * month_count,
+                         a.denominator * b.denominator * 12)
+        periods: tuple[PeriodFactor, ...] = (
+            PeriodFactor(s, e, b, _MONTHS[month_count], total),
+        )
+        total_str, total_2dp = str(total), fmt2(total)
+        rows = [{"start": s_iso, "end": e_iso, "B": str(b), "months": str(month_count),
+                 "days": total_str, "days_2dp": total_2dp}]
+        product = f"{_num(b)} {TIMES} {month_count}/12"
+    else:
+        periods = tuple(_split_periods(a, slices, s, e))
+        total = sum((p.days for p in periods), _ZERO)
+        total_str, total_2dp = str(total), fmt2(total)
+        rows = [{"start": p.start.isoformat(), "end": p.end.isoformat(), "B": str(p.fraction),
+                 "months": str(p.months), "days": str(p.days), "days_2dp": fmt2(p.days)}
+                for p in periods]
+        product = "(" + " + ".join(
+            f"{_num(p.fraction)} {TIMES} {_in_parens(p.months)}/12" for p in periods) + ")"
     derivation.update(
-        employed={"from": s.isoformat(), "to": e.isoformat()},
-        periods=[{"start": p.start.isoformat(), "end": p.end.isoformat(), "B": str(p.fraction),
-                  "months": str(p.months), "days": str(p.days), "days_2dp": fmt2(p.days)}
-                 for p in periods],
+        employed={"from": s_iso, "to": e_iso},
+        periods=rows,
         months=month_count,
         C=f"{month_count}/12",
-        total=str(total),
-        total_2dp=fmt2(total),
-        formula=f"{_num(a)} {TIMES} {product} = {fmt2(total)}",
-        rule="every started calendar month counts as a whole month; a month split by a change of "
-             "work fraction is shared by employed days; suspensions do not reduce the right",
+        total=total_str,
+        total_2dp=total_2dp,
+        formula=f"{_num(a)} {TIMES} {product} = {total_2dp}",
+        rule=_RIGHT_RULE,
     )
     if employment.suspensions:
         derivation["suspensions_ignored"] = len(employment.suspensions)
-    return RightResult(year, total, a, regime, tuple(periods), derivation)
+    return RightResult(year, total, a, regime, periods, derivation)
 
 
-def _months(months: Fraction) -> str:
+_MONTHS = tuple(Fraction(m) for m in range(13))
+_RIGHT_RULE = ("every started calendar month counts as a whole month; a month split by a change "
+               "of work fraction is shared by employed days; suspensions do not reduce the right")
+
+
+def _split_periods(a: Fraction, slices: list[tuple[date, date, Fraction]], s: date, e: date
+                   ) -> Iterable[PeriodFactor]:
+    for lo, hi, b in slices:
+        fm, lm = _month_index(lo), _month_index(hi)
+        months = _share(fm, lo, hi, s, e)
+        if lm != fm:
+            months += _share(lm, lo, hi, s, e) + (lm - fm - 1)
+        yield PeriodFactor(lo, hi, b, months, a * b * months / 12)
+
+
+def _in_parens(months: Fraction) -> str:
     return str(months) if months.denominator == 1 else f"({months})"
 
 

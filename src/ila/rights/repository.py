@@ -41,7 +41,7 @@ def quarter_declarations(session: Session, employer_id: int, years: tuple[int, i
                QuarterlyFte.workers_declared)
         .where(QuarterlyFte.employer_id == employer_id,
                QuarterlyFte.year.between(years[0], years[1]))
-    ).tuples()
+    )
     return [QuarterFTE(y, q, fte, declared) for y, q, fte, declared in rows]
 
 
@@ -122,4 +122,4 @@ def current_rights(session: Session, employer_id: int, year: int,
                     RightVersion.superseded_at.is_(None)))
     if person_id is not None:
         query = query.where(RightVersion.person_id == person_id)
-    return {row[0]: CurrentRight(*row[1:]) for row in session.execute(query).tuples()}
+    return {row[0]: CurrentRight(*row[1:]) for row in session.execute(query)}

@@ -129,7 +129,7 @@ def load_rules(extra_dir: pathlib.Path | None = None) -> RuleSet:
     if not extra_dir.is_dir():
         raise ConfigurationError(f"rule directory {extra_dir} does not exist or is not a directory")
     paths = sorted(extra_dir.glob("*.toml"))
-    rules = rules_from_documents([*_shipped_documents(), *(_read(str(p), p.read_bytes())
+    rules = rules_from_documents([*shipped_documents(), *(_read(str(p), p.read_bytes())
                                                             for p in paths)])
     if not paths:
         return rules
@@ -138,10 +138,11 @@ def load_rules(extra_dir: pathlib.Path | None = None) -> RuleSet:
 
 @functools.cache
 def _shipped_rules() -> RuleSet:
-    return rules_from_documents(_shipped_documents())
+    return rules_from_documents(shipped_documents())
 
 
-def _shipped_documents() -> list[Document]:
+def shipped_documents() -> list[Document]:
+    """The rule files shipped with the package, parsed, in name order."""
     folder = resources.files("ila.rights").joinpath("rules")
     files = sorted((f for f in folder.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name)
     return [_read(f.name, f.read_bytes()) for f in files]

@@ -141,6 +141,7 @@ def compute_year(container: Container, year: int, *, actor: str = "system:rights
                  progress: Progress | None = None) -> ComputeReport:
     """Compute every employer's rights for ``year``; one transaction per employer, so an
     interrupted run keeps what it finished and a re-run changes only what differs."""
+    two_year_period(year)  # refuses years before the first period, before touching anything
     report = ComputeReport(year)
     started = time.perf_counter()
     with container.uow() as uow:

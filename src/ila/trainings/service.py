@@ -194,7 +194,7 @@ def trainings_of(session: Session, person_id: int, *, employer_id: int | None = 
         query = query.where(Training.employer_id == employer_id)
     if not include_cancelled:
         query = query.where(TrainingVersion.cancelled.is_(False))
-    return [(t, v) for t, v in session.execute(query).tuples()]
+    return [(t, v) for t, v in session.execute(query)]
 
 
 def used_minutes_by_year(session: Session, person_id: int, employer_id: int, *,
@@ -209,7 +209,7 @@ def used_minutes_by_year(session: Session, person_id: int, employer_id: int, *,
                as_recorded_on(TrainingVersion, as_of), TrainingVersion.cancelled.is_(False),
                TrainingVersion.counts_toward_right.is_(True),
                TrainingVersion.status == Status.FOLLOWED.value)
-    ).tuples()
+    )
     used: dict[int, int] = {}
     for end, minutes in rows:
         used[end.year] = used.get(end.year, 0) + minutes

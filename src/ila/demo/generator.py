@@ -1,0 +1,390 @@
+"""Synthetic demo dataset: employers, workers, employments, quarterly FTE and trainings.
+
+Nothing here is real personal data. The identifiers are checksum-valid (python-stdnum accepts them)
+and follow fixed, obviously artificial patterns:
+
+- **National numbers** ``YY.MM.01-997.CC`` or ``YY.MM.01-998.CC``: every demo person is born on the
+  *first day of a month* between 1960 and 1999 and has the day counter 997 (odd) or 998 (even), the
+  last counters of a day; ``CC = 97 - (first nine digits mod 97)`` (births before 2000). A birth
+  year holds 24 demo persons (slot s: month s // 2 + 1, counter 997 + s % 2); the scripted
+  personas of :mod:`ila.demo.names` take slot 0 of their own birth year, so their numbers do not
+  depend on the seed.
+- **Enterprise numbers** ``0999.000.kCC`` for k = 1..4: ``CC = 97 - (first eight digits mod 97)``.
+- **Names**: fictitious words per language ("Demo", "Voorbeeld", "Beispiel", "Sample"...) and the
+  person's index as a suffix ("Voorbeeld 017").
+- **Training records**: ``sender_record_id`` is ``DEMO-000001``, ``DEMO-000002``... (unique overall).
+
+python-stdnum offers no helper that *computes* these check digits (only ``be.vat.checksum``,
+which verifies), hence the one-line mod-97 computations below; stdnum validates every result.
+
+The load is deterministic (``random.Random(seed)``), idempotent (nothing is added once a demo
+employer exists) and atomic: one transaction, each service call in a savepoint of its own, so the
+services' validation and commit discipline are exercised unchanged and a failure leaves nothing
+behind. Employers stay in their size band for any seed: each has ``core`` full-time workers who
+never leave, and never employs more workers than its band allows (see ``names.EMPLOYERS``).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, SessionTransaction
+
+from ila.bootstrap import Container
+from ila.db.base import utcnow
+from ila.db.uow import UnitOfWork
+from ila.db.versioning import Operation
+from ila.demo.names import (
+    BAKERY,
+    BRUSSELS_TRAINING,
+    CONSTRUCTION,
+    CONSULTING,
+    COURSES,
+    EMPLOYERS,
+    FAMILY_NAMES,
+    FINANCING,
+    GIVEN_NAMES,
+    ILLNESS,
+    LANGUAGE_WEIGHTS,
+    OUTSIDE_WORK_COURSES,
+    PERSONAS,
+    PROVIDERS,
+    REGIONS,
+    SOFTWARE,
+    Course,
+    EmployerSpec,
+    Job,
+)
+from ila.employment.domain import EndReason
+from ila.employment.service import RegisterEmployment, declare_quarter, register_employment
+from ila.identity.models import Employer
+from ila.identity.service import register_employer, register_person
+from ila.trainings.domain import (
+    DurationUnit,
+    Nature,
+    NotCountingReason,
+    Source,
+    Status,
+    TrainingData,
+    duration_minutes,
+)
+from ila.trainings.models import Training, TrainingVersion
+
+FIRST_QUARTER, LAST_QUARTER = (2020, 4), (2026, 3)
+TRAINING_YEARS = (date(2022, 1, 1), date(2026, 12, 31))
+PLANNED_AFTER = date(2026, 11, 30)  # trainings after this day are planned, earlier ones done
+DEFAULT_DAY_MINUTES = 456  # 7 h 36 (38 h/week), for a training without employer (rules 1.4)
+_FIRST_BIRTH_YEAR, _LAST_BIRTH_YEAR = 1960, 1999
+_ONE = Decimal(1)
+
+
+def national_number(birth_year: int, slot: int) -> str:
+    """The demo national number of slot 0..23 of a birth year (see the module docstring)."""
+    if not _FIRST_BIRTH_YEAR <= birth_year <= _LAST_BIRTH_YEAR or not 0 <= slot < 24:
+        raise ValueError(f"no demo national number for {birth_year}/{slot}")
+    body = f"{birth_year % 100:02d}{slot // 2 + 1:02d}01{997 + slot % 2}"
+    return f"{body}{97 - int(body) % 97:02d}"  # NISS check digits, births before 2000
+
+
+def enterprise_number(k: int) -> str:
+    """The demo enterprise number 0999.000.kCC (see the module docstring)."""
+    body = f"0999000{k}"
+    return f"{body}{97 - int(body) % 97:02d}"  # KBO/BCE check digits: mod 97
+
+
+DEMO_EMPLOYER_BAKERY = enterprise_number(BAKERY.number)  # < 10 FTE, PC 118.03 (statutory)
+DEMO_EMPLOYER_CONSULTING = enterprise_number(CONSULTING.number)  # 10-19 FTE, PC 200
+DEMO_EMPLOYER_PC124 = enterprise_number(CONSTRUCTION.number)  # >= 20 FTE, PC 124
+DEMO_EMPLOYER_PC200 = enterprise_number(SOFTWARE.number)  # >= 20 FTE, PC 200, ~80 workers
+DEMO_ENTERPRISE_NUMBERS = tuple(enterprise_number(s.number) for s in EMPLOYERS)
+PERSONA_NATIONAL_NUMBERS = tuple(national_number(p.birth_year, 0) for p in PERSONAS)
+DEMO_WORKER_NISS = PERSONA_NATIONAL_NUMBERS[0]  # 80 %, hired 29 March 2024 by DEMO_EMPLOYER_PC200
+DEMO_MULTI_EMPLOYER_NISS = PERSONA_NATIONAL_NUMBERS[1]  # half-time at the bakery and consultancy
+DEMO_REHIRED_NISS = PERSONA_NATIONAL_NUMBERS[2]  # left DEMO_EMPLOYER_PC200 in 2024, back in 2025
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    """What a load added (all zero, ``already_loaded`` true, when the demo was already there)."""
+
+    employers: int
+    persons: int
+    employments: int
+    quarterly_declarations: int
+    trainings: int
+    already_loaded: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PersonPlan:
+    national_number: str
+    given_name: str
+    family_name: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingPlan:
+    person: int
+    employer: EmployerSpec | None
+    source: Source
+    sender: str
+    data: TrainingData
+
+
+@dataclass
+class Plan:
+    """The whole demo content as pure data; :func:`load_demo` writes it."""
+
+    persons: list[PersonPlan] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
+    trainings: list[TrainingPlan] = field(default_factory=list)
+
+
+def _day(rng: random.Random, first: date, last: date) -> date:
+    return first + timedelta(days=rng.randint(0, max((last - first).days, 0)))
+
+
+def _add_years(day: date, years: int) -> date:
+    return day.replace(year=day.year + years, day=min(day.day, 28))
+
+
+class _Planner:
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)  # noqa: S311 - synthetic data, not security
+        self.plan = Plan()
+        self.slots: dict[int, int] = {}
+
+    def person(self, birth_year: int | None = None, language: str | None = None) -> int:
+        rng, index = self.rng, len(self.plan.persons)
+        year = birth_year or rng.randint(_FIRST_BIRTH_YEAR + 2, _LAST_BIRTH_YEAR - 1)
+        while self.slots.get(year, 0) >= 24:  # this birth year is full: take the next one
+            year = _FIRST_BIRTH_YEAR + (year + 1 - _FIRST_BIRTH_YEAR) % 40
+        slot = self.slots[year] = self.slots.get(year, 0) + 1
+        lang = language or rng.choices(list(LANGUAGE_WEIGHTS), list(LANGUAGE_WEIGHTS.values()))[0]
+        self.plan.persons.append(PersonPlan(
+            national_number(year, slot - 1), rng.choice(GIVEN_NAMES[lang]),
+            f"{rng.choice(FAMILY_NAMES[lang])} {index:03d}", lang))
+        return index
+
+    def staff(self, spec: EmployerSpec) -> None:
+        rng = self.rng
+        core_by = min(spec.hired_by, max(spec.founded, date(2020, 9, 30)))
+        leavers = set(rng.sample(range(spec.core, spec.initial), spec.departures))
+        for n in range(spec.initial):
+            if n < spec.core:  # full-time and staying: keeps the employer in its band
+                start = _day(rng, spec.founded, core_by)
+                self.plan.jobs.append(Job(self.person(), spec, start, ((start, _ONE),)))
+            else:
+                start = _day(rng, spec.founded, spec.hired_by)
+                self.plan.jobs.append(self._job(spec, start, leaving=n in leavers))
+        for _ in range(spec.later_hires):
+            self.plan.jobs.append(self._job(spec, _day(rng, date(2022, 1, 3), date(2026, 9, 30)),
+                                            leaving=False))
+
+    def _job(self, spec: EmployerSpec, start: date, *, leaving: bool) -> Job:
+        rng, i = self.rng, self.person()
+        fractions = [(start, rng.choices(
+            [_ONE, Decimal("0.8"), Decimal("0.5"), Decimal("0.6"), Decimal("0.9")],
+            weights=(70, 12, 9, 5, 4))[0])]
+        end, reason = None, None
+        if leaving:
+            end = _day(rng, max(start, date(2024, 1, 31)), date(2026, 10, 31))
+            reason = rng.choice(list(EndReason))
+        first, last = max(start, date(2022, 1, 1)), end or date(2026, 10, 31)
+        if rng.random() < 0.15 and last > first + timedelta(days=60):
+            change = _day(rng, first + timedelta(days=30), last)  # any day: often mid-month
+            fractions.append((change, rng.choice(
+                [f for f in (_ONE, Decimal("0.8"), Decimal("0.5")) if f != fractions[0][1]])))
+        suspensions: tuple[tuple[date, date, str], ...] = ()
+        if rng.random() < 0.08 and last > first + timedelta(days=150):
+            s = _day(rng, first, last - timedelta(days=120))
+            suspensions = ((s, s + timedelta(days=rng.randint(14, 110)), ILLNESS),)
+        return Job(i, spec, start, tuple(fractions), end, reason, suspensions)
+
+    def trainings(self) -> None:
+        rng = self.rng
+        for job in self.plan.jobs:
+            first = max(job.start, TRAINING_YEARS[0])
+            last = min(job.end or TRAINING_YEARS[1], TRAINING_YEARS[1])
+            if last >= first:
+                for _ in range(rng.choices(range(5), weights=(20, 30, 25, 15, 10))[0]):
+                    self.plan.trainings.append(self._training(job, first, last))
+
+    def _training(self, job: Job, first: date, last: date) -> TrainingPlan:
+        rng = self.rng
+        person = self.plan.persons[job.person]
+        status = Status.FOLLOWED if rng.random() < 0.88 else Status.NOT_FOLLOWED
+        if last > PLANNED_AFTER and rng.random() < 0.3:
+            status, first = Status.PLANNED, PLANNED_AFTER + timedelta(days=1)
+        else:
+            last = min(last, PLANNED_AFTER)
+        source = rng.choices(list(Source), weights=(55, 20, 12, 13))[0]
+        employer: EmployerSpec | None = job.employer
+        sender, provider, reason = enterprise_number(job.employer.number), None, None
+        course = rng.choice(COURSES)
+        if source is Source.PROVIDER:
+            course = rng.choice([c for c in COURSES if c.nature is Nature.FORMAL_EXTERNAL])
+            sender, provider = rng.choice(PROVIDERS)
+        elif source is Source.REGION:
+            course = rng.choice([c for c in COURSES if c.nature is Nature.FORMAL_EXTERNAL])
+            sender, provider = (BRUSSELS_TRAINING if person.language == "fr" and rng.random()
+                                < 0.3 else REGIONS[person.language])
+            if rng.random() < 0.5:  # training leave: the person's own, not the employer's
+                employer = None
+                reason = (NotCountingReason.VOV if sender == "VDAB"
+                          else NotCountingReason.PAID_EDUCATIONAL_LEAVE)
+        elif source is Source.PERSON:
+            sender = person.national_number
+            employer = None if rng.random() < 0.5 else job.employer
+            if rng.random() < 0.4:
+                course = Course(rng.choice(OUTSIDE_WORK_COURSES), Nature.INFORMAL)
+                reason = NotCountingReason.OUTSIDE_PROFESSIONAL_CONTEXT
+        elif course.nature is Nature.FORMAL_EXTERNAL:
+            provider = rng.choice(PROVIDERS)[1]
+        start = _day(rng, first, last)
+        if employer is not None and rng.random() < 0.4:
+            unit, value = DurationUnit.DAYS, rng.choice(("0.5", "1", "1", "2", "3"))
+        else:
+            unit, value = DurationUnit.HOURS, rng.choice(
+                ("1.5", "2", "3.5", "4", "7.6", "8", "12", "16", "24", "40"))
+        span = max(1, -(-int(Decimal(value)) // (1 if unit is DurationUnit.DAYS else 8)))
+        end = max(start, min(start + timedelta(days=span - 1), last))
+        number = len(self.plan.trainings) + 1
+        certified = course.certificate is not None and status is Status.FOLLOWED
+        financing = rng.choice(FINANCING) if reason is None and rng.random() < 0.2 else None
+        data = TrainingData(
+            title=course.title, provider=provider, start_date=start, end_date=end,
+            duration_value=Decimal(value), duration_unit=unit, nature=course.nature,
+            status=status, counts_toward_right=reason is None, not_counting_reason=reason,
+            certificate=f"{course.certificate} DEMO-C{number:06d}" if certified else None,
+            certificate_valid_until=_add_years(end, course.valid_years)
+            if certified and course.valid_years else None,
+            financing=financing)
+        return TrainingPlan(job.person, employer, source, sender, data)
+
+
+def build_plan(seed: int) -> Plan:
+    """The whole demo dataset as pure data (no database); the same seed gives the same plan."""
+    planner = _Planner(seed)
+    for persona in PERSONAS:
+        planner.person(persona.birth_year, persona.language)
+        planner.plan.jobs.extend(persona.jobs)
+    for spec in EMPLOYERS:
+        planner.staff(spec)
+    planner.trainings()
+    return planner.plan
+
+
+def quarters() -> list[tuple[int, int]]:
+    """Every declared quarter, 2020 Q4 to 2026 Q3."""
+    out, (y, q) = [], FIRST_QUARTER
+    while (y, q) <= LAST_QUARTER:
+        out.append((y, q))
+        y, q = (y + 1, 1) if q == 4 else (y, q + 1)
+    return out
+
+
+def declared_fte(plan: Plan, spec: EmployerSpec, year: int, quarter: int) -> Decimal:
+    """FTE on the last day of the quarter: the sum of the work fractions then in force."""
+    day = date(year, 3 * quarter, 31 if quarter in (1, 4) else 30)
+    return sum((f for j in plan.jobs if j.employer is spec
+                if (f := j.fraction_on(day)) is not None), Decimal(0))
+
+
+class _SavepointUnitOfWork(UnitOfWork):
+    """Each ``with`` block is a savepoint of one shared session: the same rollback-unless-
+    committed contract as :class:`UnitOfWork`, inside one transaction for the whole load."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._savepoint: SessionTransaction | None = None
+
+    def __enter__(self) -> Self:
+        self._savepoint = self.session.begin_nested()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._savepoint is not None and self._savepoint.is_active:
+            self._savepoint.rollback()
+        self._savepoint = None
+
+    def commit(self) -> None:
+        if self._savepoint is not None:
+            self._savepoint.commit()
+
+    def rollback(self) -> None:
+        if self._savepoint is not None:
+            self._savepoint.rollback()
+
+
+def _add_training(session: Session, *, person_id: int, employer: Employer | None,
+                  source: Source, sender: str, sender_record_id: str, data: TrainingData,
+                  now: datetime) -> None:
+    """Record one training (version 1). Stand-in for the trainings service's create call."""
+    data.validate()
+    minutes = duration_minutes(data.duration_value, data.duration_unit,
+                               employer.full_time_day_minutes if employer
+                               else DEFAULT_DAY_MINUTES)
+    training = Training(person_id=person_id, employer_id=employer.id if employer else None,
+                        source=source.value, sender=sender, sender_record_id=sender_record_id)
+    session.add(training)
+    session.flush()
+    session.add(TrainingVersion(
+        training_id=training.id, version=1, operation=Operation.CREATE.value, recorded_at=now,
+        recorded_by="demo", superseded_at=None, title=data.title, provider=data.provider,
+        start_date=data.start_date, end_date=data.end_date, duration_value=data.duration_value,
+        duration_unit=data.duration_unit.value, duration_minutes=minutes,
+        nature=data.nature.value, status=data.status.value,
+        counts_toward_right=data.counts_toward_right,
+        not_counting_reason=data.not_counting_reason.value if data.not_counting_reason
+        else None, certificate=data.certificate,
+        certificate_valid_until=data.certificate_valid_until, financing=data.financing))
+
+
+def load_demo(container: Container, *, seed: int = 2024) -> DemoReport:
+    """Load the demo dataset once, in one transaction; a second call adds nothing and says so."""
+    with container.uow() as outer:
+        session = outer.session
+        if session.scalar(select(Employer.id).where(
+                Employer.enterprise_number.in_(DEMO_ENTERPRISE_NUMBERS)).limit(1)) is not None:
+            return DemoReport(0, 0, 0, 0, 0, already_loaded=True)
+        plan = build_plan(seed)
+        uow = _SavepointUnitOfWork(session)
+        employers = {spec.key: session.get_one(Employer, register_employer(
+            uow, enterprise_number=enterprise_number(spec.number), name=spec.name,
+            full_time_day_minutes=spec.day_minutes)) for spec in EMPLOYERS}
+        person_ids = [register_person(uow, national_number=p.national_number,
+                                      given_name=p.given_name, family_name=p.family_name,
+                                      language=p.language) for p in plan.persons]
+        for job in plan.jobs:
+            register_employment(uow, RegisterEmployment(
+                national_number=plan.persons[job.person].national_number,
+                enterprise_number=enterprise_number(job.employer.number),
+                start_date=job.start, joint_committee=job.employer.joint_committee,
+                fractions=job.fractions, end_date=job.end,
+                end_reason=job.end_reason.value if job.end_reason else None,
+                suspensions=job.suspensions))
+        for spec in EMPLOYERS:
+            for year, quarter in quarters():
+                fte = declared_fte(plan, spec, year, quarter)
+                # no worker at the end of a quarter (the consultancy before it was founded):
+                # a declaration without workers, which the headcount leaves out of its divisor
+                declare_quarter(uow, enterprise_number=enterprise_number(spec.number),
+                                year=year, quarter=quarter, fte=fte, workers_declared=fte > 0)
+        now = utcnow()
+        for n, t in enumerate(plan.trainings, start=1):
+            _add_training(session, person_id=person_ids[t.person],
+                          employer=employers[t.employer.key] if t.employer else None,
+                          source=t.source, sender=t.sender, sender_record_id=f"DEMO-{n:06d}",
+                          data=t.data, now=now)
+        outer.commit()
+    return DemoReport(len(employers), len(plan.persons), len(plan.jobs),
+                      len(EMPLOYERS) * len(quarters()), len(plan.trainings))
