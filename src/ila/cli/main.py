@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
@@ -58,7 +59,7 @@ def _container() -> Iterator[Container]:
 
 
 def _fail(message: str) -> None:
-    err.print(f"[red]{message}[/red]", highlight=False, soft_wrap=True)
+    err.print(f"[red]{escape(message)}[/red]", highlight=False, soft_wrap=True)
     raise typer.Exit(EXIT_USER_ERROR)
 
 
@@ -114,7 +115,7 @@ def rights_compute(year: Annotated[int, typer.Option(help="Year to compute.")]) 
               f"({report.created} new, {report.updated} changed, {report.unchanged} unchanged) "
               f"in {report.seconds:.1f} s")
     for line in report.errors:
-        err.print(f"[yellow]{line}[/yellow]")
+        err.print(f"[yellow]{escape(line)}[/yellow]")
     if report.errors:
         raise typer.Exit(1)
 
@@ -169,7 +170,7 @@ def rights_set(
     table = Table("item", "status", "version", "error")
     for r in results:
         table.add_row(str(r.index), r.status, str(r.version or ""),
-                      f"{r.error['code']} {r.error['path']}: {r.error['message']}"
+                      escape(f"{r.error['code']} {r.error['path']}: {r.error['message']}")
                       if r.error else "")
     out.print(table)
     if any(r.status == "rejected" for r in results):

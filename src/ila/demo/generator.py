@@ -12,7 +12,8 @@ and follow fixed, obviously artificial patterns:
 - **Enterprise numbers** ``0999.000.kCC`` for k = 1..4: ``CC = 97 - (first eight digits mod 97)``.
 - **Names**: fictitious words per language ("Demo", "Voorbeeld", "Beispiel", "Sample"...) and the
   person's index as a suffix ("Voorbeeld 017").
-- **Training records**: ``sender_record_id`` is ``DEMO-000001``, ``DEMO-000002``... (unique overall).
+- **Training records**: ``sender_record_id`` is ``DEMO-000001``, ``DEMO-000002``... (unique
+  overall).
 
 python-stdnum offers no helper that *computes* these check digits (only ``be.vat.checksum``,
 which verifies), hence the one-line mod-97 computations below; stdnum validates every result.
@@ -56,6 +57,7 @@ from ila.demo.names import (
     PERSONAS,
     PROVIDERS,
     REGIONS,
+    SHOWCASE,
     SOFTWARE,
     Course,
     EmployerSpec,
@@ -221,7 +223,7 @@ class _Planner:
         rng = self.rng
         person = self.plan.persons[job.person]
         status = Status.FOLLOWED if rng.random() < 0.88 else Status.NOT_FOLLOWED
-        if last > PLANNED_AFTER and rng.random() < 0.3:
+        if last > PLANNED_AFTER and rng.random() < 0.1:
             status, first = Status.PLANNED, PLANNED_AFTER + timedelta(days=1)
         else:
             last = min(last, PLANNED_AFTER)
@@ -276,6 +278,11 @@ def build_plan(seed: int) -> Plan:
     for persona in PERSONAS:
         planner.person(persona.birth_year, persona.language)
         planner.plan.jobs.extend(persona.jobs)
+    worker = PERSONAS[0].jobs[0]
+    planner.plan.trainings.extend(TrainingPlan(
+        worker.person, worker.employer if s.with_employer else None, s.source,
+        s.sender or (DEMO_WORKER_NISS if s.source is Source.PERSON else DEMO_EMPLOYER_PC200),
+        s.data) for s in SHOWCASE)
     for spec in EMPLOYERS:
         planner.staff(spec)
     planner.trainings()

@@ -12,7 +12,14 @@ from datetime import date
 from decimal import Decimal
 
 from ila.employment.domain import EndReason
-from ila.trainings.domain import Nature
+from ila.trainings.domain import (
+    DurationUnit,
+    Nature,
+    NotCountingReason,
+    Source,
+    Status,
+    TrainingData,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +45,10 @@ class EmployerSpec:
 
 BAKERY = EmployerSpec("bakery", 1, "Demo Bakery SRL", "118.03", 456, date(2012, 3, 1),
                       date(2020, 9, 30), initial=5, core=2, later_hires=1, departures=1)
+# founded 4 January 2021: 2020 Q4 is declared without workers, and its 2021 Q1-Q3 average (about
+# 12.5 FTE) would fall below 10 if that quarter were wrongly counted in the divisor (rules 1.2)
 CONSULTING = EmployerSpec("consulting", 2, "Exemple Conseil SRL", "200", 468, date(2021, 1, 4),
-                          date(2021, 3, 31), initial=14, core=11, later_hires=2, departures=1)
+                          date(2021, 3, 31), initial=12, core=11, later_hires=3, departures=0)
 CONSTRUCTION = EmployerSpec("construction", 3, "Voorbeeld Bouw NV", "124", 480,
                             date(2008, 2, 1), date(2021, 8, 31), initial=28, core=22,
                             later_hires=4, departures=3)
@@ -189,4 +198,59 @@ PERSONAS = (
                                   reason=EndReason.DEATH),), "died 13 August 2024"),
     Persona(12, 1995, "en", (_job(12, SOFTWARE, date(2022, 6, 13), end=date(2026, 3, 31),
                                   reason=EndReason.OTHER),), "left 31 March 2026 (other reason)"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Showcase:
+    """A scripted training of the demo worker (persona 0). ``sender`` None: the default sender
+    of the source (the employer's enterprise number, the person's national number)."""
+
+    source: Source
+    sender: str | None
+    with_employer: bool
+    data: TrainingData
+
+
+def _t(title: str, provider: str | None, start: date, end: date, value: str, unit: DurationUnit,
+       nature: Nature, status: Status = Status.FOLLOWED,
+       reason: NotCountingReason | None = None, certificate: str | None = None,
+       valid_until: date | None = None, financing: str | None = None) -> TrainingData:
+    return TrainingData(title, provider, start, end, Decimal(value), unit, nature, status,
+                        reason is None, reason, certificate, valid_until, financing)
+
+
+_H, _D = DurationUnit.HOURS, DurationUnit.DAYS
+# together these cover every source, nature, status and not-counting reason, whatever the seed
+SHOWCASE = (
+    Showcase(Source.EMPLOYER, None, True, _t(
+        "Onboarding: company tools and procedures", None, date(2024, 4, 2), date(2024, 4, 3),
+        "2", _D, Nature.FORMAL_INTERNAL)),
+    Showcase(Source.PROVIDER, "DEMO-PROV-SAFETY", True, _t(
+        "First aid at work", "Sample Safety Institute", date(2024, 10, 7), date(2024, 10, 7),
+        "7.6", _H, Nature.FORMAL_EXTERNAL, certificate="Demo first-aid certificate DEMO-C000002",
+        valid_until=date(2026, 10, 7), financing="Sector training fund (demo)")),
+    Showcase(Source.EMPLOYER, None, True, _t(
+        "Mentoring by a senior colleague", None, date(2025, 2, 3), date(2025, 3, 28), "12", _H,
+        Nature.INFORMAL)),
+    Showcase(Source.PROVIDER, "DEMO-PROV-ACADEMY", True, _t(
+        "Cloud fundamentals", "Demo Academy ASBL", date(2025, 6, 16), date(2025, 6, 16), "1", _D,
+        Nature.FORMAL_EXTERNAL, Status.NOT_FOLLOWED)),
+    Showcase(Source.REGION, "VDAB", False, _t(
+        "Dutch for the workplace", "VDAB", date(2025, 9, 15), date(2025, 12, 15), "60", _H,
+        Nature.FORMAL_EXTERNAL, reason=NotCountingReason.VOV,
+        certificate="Demo language certificate DEMO-C000005")),
+    Showcase(Source.PERSON, None, False, _t(
+        "Photography workshop", None, date(2025, 11, 8), date(2025, 11, 8), "4", _H,
+        Nature.INFORMAL, reason=NotCountingReason.OUTSIDE_PROFESSIONAL_CONTEXT)),
+    Showcase(Source.REGION, "BF", False, _t(
+        "French for the workplace", "Bruxelles Formation", date(2026, 2, 2), date(2026, 5, 29),
+        "40", _H, Nature.FORMAL_EXTERNAL, reason=NotCountingReason.PAID_EDUCATIONAL_LEAVE)),
+    Showcase(Source.PERSON, None, True, _t(
+        "Self-study: industry standards", None, date(2026, 3, 2), date(2026, 3, 27), "10", _H,
+        Nature.INFORMAL)),
+    Showcase(Source.PROVIDER, "DEMO-PROV-ACADEMY", True, _t(
+        "Project management fundamentals", "Demo Academy ASBL", date(2026, 12, 7),
+        date(2026, 12, 8), "2", _D, Nature.FORMAL_EXTERNAL, Status.PLANNED,
+        financing="Employer training budget")),
 )

@@ -1,0 +1,5 @@
+"""``python -m ila.cli``."""
+
+from ila.cli.main import app
+
+app()
