@@ -6,23 +6,19 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from stdnum.be import nn, vat
-
 from ila.bootstrap import Container
 from ila.employment.service import RegisterEmployment, declare_quarter, register_employment
 from ila.identity.service import register_employer, register_person
+from ila.identity.synthetic import synthetic_enterprise_number, synthetic_niss
 
 
 def fake_niss(serial: int, birth: str = "900101") -> str:
-    """A NISS born on ``birth`` (YYMMDD) with serial 900+: check digits found by asking
-    python-stdnum, never computed by hand."""
-    body = f"{birth}{900 + serial % 99:03d}"
-    return next(body + f"{cd:02d}" for cd in range(100) if nn.is_valid(body + f"{cd:02d}"))
+    """A NISS born on ``birth`` (YYMMDD) with day counter 900+."""
+    return synthetic_niss(f"{birth}{900 + serial % 99:03d}")
 
 
 def fake_enterprise(serial: int) -> str:
-    body = f"09{serial:06d}"
-    return next(body + f"{cd:02d}" for cd in range(100) if vat.is_valid(body + f"{cd:02d}"))
+    return synthetic_enterprise_number(f"09{serial:06d}")
 
 
 def employer(container: Container, serial: int = 1, *, fte: str | None = "40",

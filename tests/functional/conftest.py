@@ -19,7 +19,7 @@ FUNCTIONAL_DB = "ila_functional_test"
 
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path,
-           monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+           monkeypatch: pytest.MonkeyPatch) -> str:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'ila.sqlite3'}"
     else:
@@ -31,7 +31,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path,
         url = make_url(PG_URL).set(database=FUNCTIONAL_DB).render_as_string(hide_password=False)
     monkeypatch.setenv("ILA_DATABASE_URL", url)
     monkeypatch.setenv("ILA_ENVIRONMENT", "test")
-    yield url
+    return url
 
 
 @pytest.fixture

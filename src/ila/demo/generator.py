@@ -5,31 +5,32 @@ and follow fixed, obviously artificial patterns:
 
 - **National numbers** ``YY.MM.01-997.CC`` or ``YY.MM.01-998.CC``: every demo person is born on the
   *first day of a month* between 1960 and 1999 and has the day counter 997 (odd) or 998 (even), the
-  last counters of a day; ``CC = 97 - (first nine digits mod 97)`` (births before 2000). A birth
+  last counters of a day; ``CC`` are the check digits python-stdnum accepts. A birth
   year holds 24 demo persons (slot s: month s // 2 + 1, counter 997 + s % 2); the scripted
   personas of :mod:`ila.demo.names` take slot 0 of their own birth year, so their numbers do not
   depend on the seed.
-- **Enterprise numbers** ``0999.000.kCC`` for k = 1..4: ``CC = 97 - (first eight digits mod 97)``.
+- **Enterprise numbers** ``0999.000.kCC`` for k = 1..4, ``CC`` the check digits stdnum accepts.
 - **Names**: fictitious words per language ("Demo", "Voorbeeld", "Beispiel", "Sample"...) and the
   person's index as a suffix ("Voorbeeld 017").
 - **Training records**: ``sender_record_id`` is ``DEMO-000001``, ``DEMO-000002``... (unique
   overall).
 
-python-stdnum offers no helper that *computes* these check digits (only ``be.vat.checksum``,
-which verifies), hence the one-line mod-97 computations below; stdnum validates every result.
+Check digits are found by :mod:`ila.identity.synthetic`, which asks python-stdnum.
 
 The load is deterministic (``random.Random(seed)``), idempotent (nothing is added once a demo
-employer exists) and atomic: one transaction, each service call in a savepoint of its own, so the
-services' validation and commit discipline are exercised unchanged and a failure leaves nothing
-behind. Employers stay in their size band for any seed: each has ``core`` full-time workers who
-never leave, and never employs more workers than its band allows (see ``names.EMPLOYERS``).
+employer exists) and atomic: everything goes through the services (identity, employment,
+trainings), in one transaction, each service call in a savepoint of its own, so their validation
+and commit discipline are exercised unchanged and a failure leaves nothing behind.
+
+Employers stay in their size band for any seed: each has ``core`` full-time workers who never
+leave, and never employs more workers than its band allows (see ``names.EMPLOYERS``).
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from types import TracebackType
 from typing import Self
@@ -38,9 +39,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ila.bootstrap import Container
-from ila.db.base import utcnow
 from ila.db.uow import UnitOfWork
-from ila.db.versioning import Operation
 from ila.demo.names import (
     BAKERY,
     BRUSSELS_TRAINING,
@@ -67,6 +66,7 @@ from ila.employment.domain import EndReason
 from ila.employment.service import RegisterEmployment, declare_quarter, register_employment
 from ila.identity.models import Employer
 from ila.identity.service import register_employer, register_person
+from ila.identity.synthetic import synthetic_enterprise_number, synthetic_niss
 from ila.trainings.domain import (
     DurationUnit,
     Nature,
@@ -74,14 +74,12 @@ from ila.trainings.domain import (
     Source,
     Status,
     TrainingData,
-    duration_minutes,
 )
-from ila.trainings.models import Training, TrainingVersion
+from ila.trainings.service import record_training
 
 FIRST_QUARTER, LAST_QUARTER = (2020, 4), (2026, 3)
 TRAINING_YEARS = (date(2022, 1, 1), date(2026, 12, 31))
 PLANNED_AFTER = date(2026, 11, 30)  # trainings after this day are planned, earlier ones done
-DEFAULT_DAY_MINUTES = 456  # 7 h 36 (38 h/week), for a training without employer (rules 1.4)
 _FIRST_BIRTH_YEAR, _LAST_BIRTH_YEAR = 1960, 1999
 _ONE = Decimal(1)
 
@@ -91,13 +89,13 @@ def national_number(birth_year: int, slot: int) -> str:
     if not _FIRST_BIRTH_YEAR <= birth_year <= _LAST_BIRTH_YEAR or not 0 <= slot < 24:
         raise ValueError(f"no demo national number for {birth_year}/{slot}")
     body = f"{birth_year % 100:02d}{slot // 2 + 1:02d}01{997 + slot % 2}"
-    return f"{body}{97 - int(body) % 97:02d}"  # NISS check digits, births before 2000
+    return synthetic_niss(body)
 
 
 def enterprise_number(k: int) -> str:
     """The demo enterprise number 0999.000.kCC (see the module docstring)."""
     body = f"0999000{k}"
-    return f"{body}{97 - int(body) % 97:02d}"  # KBO/BCE check digits: mod 97
+    return synthetic_enterprise_number(body)
 
 
 DEMO_EMPLOYER_BAKERY = enterprise_number(BAKERY.number)  # < 10 FTE, PC 118.03 (statutory)
@@ -332,28 +330,13 @@ class _SavepointUnitOfWork(UnitOfWork):
             self._savepoint.rollback()
 
 
-def _add_training(session: Session, *, person_id: int, employer: Employer | None,
-                  source: Source, sender: str, sender_record_id: str, data: TrainingData,
-                  now: datetime) -> None:
-    """Record one training (version 1). Stand-in for the trainings service's create call."""
-    data.validate()
-    minutes = duration_minutes(data.duration_value, data.duration_unit,
-                               employer.full_time_day_minutes if employer
-                               else DEFAULT_DAY_MINUTES)
-    training = Training(person_id=person_id, employer_id=employer.id if employer else None,
-                        source=source.value, sender=sender, sender_record_id=sender_record_id)
-    session.add(training)
-    session.flush()
-    session.add(TrainingVersion(
-        training_id=training.id, version=1, operation=Operation.CREATE.value, recorded_at=now,
-        recorded_by="demo", superseded_at=None, title=data.title, provider=data.provider,
-        start_date=data.start_date, end_date=data.end_date, duration_value=data.duration_value,
-        duration_unit=data.duration_unit.value, duration_minutes=minutes,
-        nature=data.nature.value, status=data.status.value,
-        counts_toward_right=data.counts_toward_right,
-        not_counting_reason=data.not_counting_reason.value if data.not_counting_reason
-        else None, certificate=data.certificate,
-        certificate_valid_until=data.certificate_valid_until, financing=data.financing))
+def _add_training(uow: UnitOfWork, plan: Plan, training: TrainingPlan, record_id: str) -> None:
+    """Record one training through the trainings service (version 1, recorded by "demo")."""
+    record_training(uow, actor="demo", source=training.source, sender=training.sender,
+                    sender_record_id=record_id,
+                    national_number=plan.persons[training.person].national_number,
+                    enterprise_number=enterprise_number(training.employer.number)
+                    if training.employer else None, data=training.data)
 
 
 def load_demo(container: Container, *, seed: int = 2024) -> DemoReport:
@@ -365,12 +348,12 @@ def load_demo(container: Container, *, seed: int = 2024) -> DemoReport:
             return DemoReport(0, 0, 0, 0, 0, already_loaded=True)
         plan = build_plan(seed)
         uow = _SavepointUnitOfWork(session)
-        employers = {spec.key: session.get_one(Employer, register_employer(
-            uow, enterprise_number=enterprise_number(spec.number), name=spec.name,
-            full_time_day_minutes=spec.day_minutes)) for spec in EMPLOYERS}
-        person_ids = [register_person(uow, national_number=p.national_number,
-                                      given_name=p.given_name, family_name=p.family_name,
-                                      language=p.language) for p in plan.persons]
+        for spec in EMPLOYERS:
+            register_employer(uow, enterprise_number=enterprise_number(spec.number),
+                              name=spec.name, full_time_day_minutes=spec.day_minutes)
+        for p in plan.persons:
+            register_person(uow, national_number=p.national_number, given_name=p.given_name,
+                            family_name=p.family_name, language=p.language)
         for job in plan.jobs:
             register_employment(uow, RegisterEmployment(
                 national_number=plan.persons[job.person].national_number,
@@ -386,12 +369,8 @@ def load_demo(container: Container, *, seed: int = 2024) -> DemoReport:
                 # a declaration without workers, which the headcount leaves out of its divisor
                 declare_quarter(uow, enterprise_number=enterprise_number(spec.number),
                                 year=year, quarter=quarter, fte=fte, workers_declared=fte > 0)
-        now = utcnow()
-        for n, t in enumerate(plan.trainings, start=1):
-            _add_training(session, person_id=person_ids[t.person],
-                          employer=employers[t.employer.key] if t.employer else None,
-                          source=t.source, sender=t.sender, sender_record_id=f"DEMO-{n:06d}",
-                          data=t.data, now=now)
+        for n, training in enumerate(plan.trainings, start=1):
+            _add_training(uow, plan, training, f"DEMO-{n:06d}")
         outer.commit()
-    return DemoReport(len(employers), len(plan.persons), len(plan.jobs),
+    return DemoReport(len(EMPLOYERS), len(plan.persons), len(plan.jobs),
                       len(EMPLOYERS) * len(quarters()), len(plan.trainings))

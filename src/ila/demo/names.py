@@ -224,8 +224,8 @@ _H, _D = DurationUnit.HOURS, DurationUnit.DAYS
 # together these cover every source, nature, status and not-counting reason, whatever the seed
 SHOWCASE = (
     Showcase(Source.EMPLOYER, None, True, _t(
-        "Onboarding: company tools and procedures", None, date(2024, 4, 2), date(2024, 4, 3),
-        "2", _D, Nature.FORMAL_INTERNAL)),
+        "Onboarding: company tools and procedures", None, date(2024, 4, 2), date(2024, 4, 2),
+        "0.5", _D, Nature.FORMAL_INTERNAL)),
     Showcase(Source.PROVIDER, "DEMO-PROV-SAFETY", True, _t(
         "First aid at work", "Sample Safety Institute", date(2024, 10, 7), date(2024, 10, 7),
         "7.6", _H, Nature.FORMAL_EXTERNAL, certificate="Demo first-aid certificate DEMO-C000002",

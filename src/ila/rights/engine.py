@@ -37,6 +37,16 @@ DEFAULT_DAY_MINUTES = 456  # 7 h 36: a full-time day at 38 hours a week
 TIMES = "\u00d7"
 _ONE_DAY = timedelta(days=1)
 _ZERO = Fraction(0)
+_MONTHS = tuple(Fraction(m) for m in range(13))
+_RIGHT_RULE = ("every started calendar month counts as a whole month; a month split by a change "
+               "of work fraction is shared by employed days; suspensions do not reduce the right")
+_HEADCOUNT_METHODS = {
+    "average": "sum of the FTE declared at the end of each reference quarter / number of quarters "
+               "for which workers were declared",
+    "fallback_first_quarter": "no declaration in the reference period: FTE of the workers employed "
+                              "on the last day of the quarter of the first employment after it",
+    "none": "no declaration and no later employment: 0 FTE",
+}
 
 
 def fmt2(value: Fraction) -> str:
@@ -130,14 +140,7 @@ def compute_headcount(rules: RuleSet, period_start: int, declarations: Iterable[
         "average_2dp": fmt2(fte),
         "band": band.value,
         "thresholds": {"10to19": str(low), "ge20": str(high), "source": rules.sources.get("bands")},
-        "explanation": {
-            "average": "sum of the FTE declared at the end of each reference quarter / number of "
-                       "quarters for which workers were declared",
-            "fallback_first_quarter": "no declaration in the reference period: FTE of the workers "
-                                      "employed on the last day of the quarter of the first "
-                                      "employment after it",
-            "none": "no declaration and no later employment: 0 FTE",
-        }[method],
+        "explanation": _HEADCOUNT_METHODS[method],
     }
     return Headcount(period_start, fte, band, method, refs, used, derivation)
 
@@ -149,12 +152,12 @@ def _month_index(d: date) -> int:
     return d.year * 12 + d.month - 1
 
 
-def _share(month: int, lo: date, hi: date, s: date, e: date) -> Fraction:
-    """Part of a month that the days lo..hi make up among the employed days s..e of that month."""
+def _share(month: int, lo: date, hi: date, s: date, e: date) -> tuple[int, int]:
+    """Days lo..hi of a month over the employed days s..e of that month (numerator, denominator)."""
     y, m = divmod(month, 12)
     first, last = date(y, m + 1, 1), date(y, m + 1, monthrange(y, m + 1)[1])
-    employed = (min(last, e) - max(first, s)).days + 1
-    return Fraction((min(last, hi) - max(first, lo)).days + 1, employed)
+    return ((min(last, hi) - max(first, lo)).days + 1,
+            (min(last, e) - max(first, s)).days + 1)
 
 
 def _slices(fractions: tuple[FractionPeriod, ...], start: date, s: date, e: date
@@ -238,8 +241,10 @@ def annual_right(rules: RuleSet, year: int, employment: EmploymentFacts,
         rows = [{"start": p.start.isoformat(), "end": p.end.isoformat(), "B": str(p.fraction),
                  "months": str(p.months), "days": str(p.days), "days_2dp": fmt2(p.days)}
                 for p in periods]
-        product = "(" + " + ".join(
-            f"{_num(p.fraction)} {TIMES} {_in_parens(p.months)}/12" for p in periods) + ")"
+        product = "(" + " + ".join(f"{_num(p.fraction)} {TIMES} ({p.months})/12"
+                                   if p.months.denominator > 1 else
+                                   f"{_num(p.fraction)} {TIMES} {p.months}/12"
+                                   for p in periods) + ")"
     derivation.update(
         employed={"from": s_iso, "to": e_iso},
         periods=rows,
@@ -255,23 +260,17 @@ def annual_right(rules: RuleSet, year: int, employment: EmploymentFacts,
     return RightResult(year, total, a, regime, periods, derivation)
 
 
-_MONTHS = tuple(Fraction(m) for m in range(13))
-_RIGHT_RULE = ("every started calendar month counts as a whole month; a month split by a change "
-               "of work fraction is shared by employed days; suspensions do not reduce the right")
-
-
 def _split_periods(a: Fraction, slices: list[tuple[date, date, Fraction]], s: date, e: date
                    ) -> Iterable[PeriodFactor]:
     for lo, hi, b in slices:
         fm, lm = _month_index(lo), _month_index(hi)
-        months = _share(fm, lo, hi, s, e)
-        if lm != fm:
-            months += _share(lm, lo, hi, s, e) + (lm - fm - 1)
-        yield PeriodFactor(lo, hi, b, months, a * b * months / 12)
-
-
-def _in_parens(months: Fraction) -> str:
-    return str(months) if months.denominator == 1 else f"({months})"
+        num, den = _share(fm, lo, hi, s, e)
+        if lm != fm:  # first and last month shared with other fractions, whole months between
+            n2, d2 = _share(lm, lo, hi, s, e)
+            num, den = num * d2 + n2 * den + (lm - fm - 1) * den * d2, den * d2
+        yield PeriodFactor(lo, hi, b, Fraction(num, den),
+                           Fraction(a.numerator * b.numerator * num,
+                                    a.denominator * b.denominator * den * 12))
 
 
 def collective_pool(regime: Regime, headcount: Headcount) -> Fraction | None:
@@ -364,12 +363,9 @@ def fold_ledger(rules: RuleSet, years: Sequence[YearInput]) -> list[LedgerYear]:
             "year": item.year,
             "window": [window[0], window[1]],
             "window_source": rules.sources.get("windows"),
-            "entitlement": _days_dict(entitlement),
-            "carried_in": _days_dict(carried_in),
-            "used": _days_dict(used),
-            "balance": _days_dict(balance),
-            "carried_out": _days_dict(carried_out),
-            "expiring": _days_dict(expiring),
+            **{key: _days_dict(value) for key, value in (
+                ("entitlement", entitlement), ("carried_in", carried_in), ("used", used),
+                ("balance", balance), ("carried_out", carried_out), ("expiring", expiring))},
             "carried_in_reason": why_in,
             "balance_formula": f"{_num(entitlement)} + {_num(carried_in)} - {_num(used)} = "
                                f"{fmt2(balance)}",
