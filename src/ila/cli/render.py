@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+
+def _two_decimals(exact: str) -> str:
+    value = Fraction(exact)
+    return f"{Decimal(value.numerator) / Decimal(value.denominator):.2f}"
 
 
 def _d(view: dict[str, str] | None) -> str:
@@ -28,7 +35,7 @@ def render_explanation(console: Console, e: dict[str, Any]) -> None:
                   f"→ band {hc['band']}")
     for q in hc.get("reference_quarters", []):
         mark = "used" if q["used"] else "not counted"
-        console.print(f"  {q['year']} Q{q['quarter']}: {q['fte']} FTE ({mark})")
+        console.print(f"  {q['year']} Q{q['quarter']}: {_two_decimals(q['fte'])} FTE ({mark})")
     for d in _employment_lines(e["derivation"]):
         if "regime" not in d:
             console.print(escape(d.get("note", "")))
