@@ -21,32 +21,71 @@ def fake_enterprise(serial: int) -> str:
     return synthetic_enterprise_number(f"09{serial:06d}")
 
 
-def employer(container: Container, serial: int = 1, *, fte: str | None = "40",
-             day_minutes: int = 456, quarters: tuple[tuple[int, int], ...] = (
-                 (2020, 4), (2021, 1), (2021, 2), (2021, 3),
-                 (2022, 4), (2023, 1), (2023, 2), (2023, 3),
-                 (2024, 4), (2025, 1), (2025, 2), (2025, 3))) -> str:
+def employer(
+    container: Container,
+    serial: int = 1,
+    *,
+    fte: str | None = "40",
+    day_minutes: int = 456,
+    quarters: tuple[tuple[int, int], ...] = (
+        (2020, 4),
+        (2021, 1),
+        (2021, 2),
+        (2021, 3),
+        (2022, 4),
+        (2023, 1),
+        (2023, 2),
+        (2023, 3),
+        (2024, 4),
+        (2025, 1),
+        (2025, 2),
+        (2025, 3),
+    ),
+) -> str:
     en = fake_enterprise(serial)
-    register_employer(container.uow(), enterprise_number=en, name=f"Test Employer {serial}",
-                      full_time_day_minutes=day_minutes)
+    register_employer(
+        container.uow(),
+        enterprise_number=en,
+        name=f"Test Employer {serial}",
+        full_time_day_minutes=day_minutes,
+    )
     if fte is not None:
         for year, quarter in quarters:
-            declare_quarter(container.uow(), enterprise_number=en, year=year, quarter=quarter,
-                            fte=Decimal(fte))
+            declare_quarter(
+                container.uow(), enterprise_number=en, year=year, quarter=quarter, fte=Decimal(fte)
+            )
     return en
 
 
 def person(container: Container, serial: int = 1) -> str:
     niss = fake_niss(serial)
-    register_person(container.uow(), national_number=niss, given_name="Test",
-                    family_name=f"Person {serial}")
+    register_person(
+        container.uow(), national_number=niss, given_name="Test", family_name=f"Person {serial}"
+    )
     return niss
 
 
-def employ(container: Container, niss: str, en: str, *, start: date = date(2024, 1, 1),
-           end: date | None = None, fraction: str = "1", jc: str = "226",
-           end_reason: str | None = None,
-           changes: tuple[tuple[date, str], ...] = ()) -> int:
-    return register_employment(container.uow(), RegisterEmployment(
-        national_number=niss, enterprise_number=en, start_date=start, joint_committee=jc,
-        fractions=[(start, fraction), *changes], end_date=end, end_reason=end_reason))
+def employ(
+    container: Container,
+    niss: str,
+    en: str,
+    *,
+    start: date = date(2024, 1, 1),
+    end: date | None = None,
+    fraction: str = "1",
+    jc: str = "226",
+    end_reason: str | None = None,
+    changes: tuple[tuple[date, str], ...] = (),
+) -> int:
+    return register_employment(
+        container.uow(),
+        RegisterEmployment(
+            national_number=niss,
+            enterprise_number=en,
+            start_date=start,
+            joint_committee=jc,
+            fractions=[(start, fraction), *changes],
+            end_date=end,
+            end_reason=end_reason,
+        ),
+    )

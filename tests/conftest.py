@@ -81,8 +81,9 @@ def connection(engine: Engine) -> Iterator[Connection]:
 @pytest.fixture
 def container(connection: Connection, engine: Engine) -> Container:
     settings = Settings(environment=Environment.TEST, database_url=str(engine.url))
-    factory = sessionmaker(bind=connection, expire_on_commit=False,
-                           join_transaction_mode="create_savepoint")
+    factory = sessionmaker(
+        bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
     return Container(settings, engine, factory, load_rules())
 
 

@@ -15,8 +15,9 @@ class DomainError(Exception):
 
     code: str = "domain_error"
 
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None,
-                 **details: Any) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, code: str | None = None, **details: Any
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field

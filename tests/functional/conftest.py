@@ -18,8 +18,7 @@ FUNCTIONAL_DB = "ila_functional_test"
 
 
 @pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path,
-           monkeypatch: pytest.MonkeyPatch) -> str:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'ila.sqlite3'}"
     else:

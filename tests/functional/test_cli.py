@@ -20,8 +20,9 @@ def _run(*args: str) -> tuple[int, str, str]:
 
 def test_user_errors_are_one_line_without_traceback(db_url: str) -> None:
     assert _run("db", "upgrade")[0] == 0
-    code, _out, err = _run("rights", "explain", "85073003329", "--employer", "0403019261",
-                           "--year", "2024")
+    code, _out, err = _run(
+        "rights", "explain", "85073003329", "--employer", "0403019261", "--year", "2024"
+    )
     assert code == 2
     assert err.strip().count("\n") == 0
     assert "invalid_national_number" in err
@@ -38,8 +39,7 @@ def test_database_not_upgraded_is_a_clear_error(db_url: str) -> None:
     assert "Traceback" not in err
 
 
-def test_compute_explain_and_set(db_url: str, app_container: Container,
-                                 tmp_path: Path) -> None:
+def test_compute_explain_and_set(db_url: str, app_container: Container, tmp_path: Path) -> None:
     assert _run("db", "upgrade")[0] == 0
     en = builders.employer(app_container, fte="40")
     niss = builders.person(app_container, 1)
@@ -51,8 +51,7 @@ def test_compute_explain_and_set(db_url: str, app_container: Container,
     assert code == 0, out
     assert "2 worker-years (2 new, 0 changed, 0 unchanged)" in out
 
-    code, out, _ = _run("rights", "explain", niss, "--employer", en, "--year", "2024",
-                        "--json")
+    code, out, _ = _run("rights", "explain", niss, "--employer", en, "--year", "2024", "--json")
     assert code == 0
     body = json.loads(out)
     assert body["derivation"]["total"] == "10/3"
@@ -63,32 +62,74 @@ def test_compute_explain_and_set(db_url: str, app_container: Container,
     assert "5 × 0.8 × 10/12 = 3.33" in out
     assert "statutory.ge20.2024" in out
 
-    code, out, _ = _run("rights", "set", niss, "--employer", en, "--year", "2024",
-                        "--days", "4", "--reason", "policy")
+    code, out, _ = _run(
+        "rights",
+        "set",
+        niss,
+        "--employer",
+        en,
+        "--year",
+        "2024",
+        "--days",
+        "4",
+        "--reason",
+        "policy",
+    )
     assert code == 0
     assert "accepted" in out
 
     sheet = tmp_path / "rights.csv"
-    sheet.write_text(f"national_number,days,reason\n{other},6,bonus\n85073003329,1,bad\n",
-                     encoding="utf-8")
-    code, out, _ = _run("rights", "set", "--employer", en, "--year", "2024", "--reason", "x",
-                        "--file", str(sheet))
+    sheet.write_text(
+        f"national_number,days,reason\n{other},6,bonus\n85073003329,1,bad\n", encoding="utf-8"
+    )
+    code, out, _ = _run(
+        "rights", "set", "--employer", en, "--year", "2024", "--reason", "x", "--file", str(sheet)
+    )
     assert code == 1
     assert "accepted" in out
     assert "invalid_national_number" in out
 
-    code, out, _ = _run("rights", "explain", other, "--employer", en, "--year", "2024",
-                        "--json", "--as-of", "2000-01-01")
+    code, out, _ = _run(
+        "rights",
+        "explain",
+        other,
+        "--employer",
+        en,
+        "--year",
+        "2024",
+        "--json",
+        "--as-of",
+        "2000-01-01",
+    )
     assert code == 0
     assert json.loads(out)["entitlement"]["status"] == "preview"  # nothing recorded in 2000
-    code, _out, err = _run("rights", "explain", other, "--employer", en, "--year", "2024",
-                           "--as-of", "yesterday")
+    code, _out, err = _run(
+        "rights", "explain", other, "--employer", en, "--year", "2024", "--as-of", "yesterday"
+    )
     assert code == 2
     assert "invalid_date" in err
 
 
 def test_set_needs_a_worker_or_a_file(db_url: str) -> None:
-    code, _out, err = _run("rights", "set", "--employer", "0403019261", "--year", "2024",
-                           "--reason", "x")
+    code, _out, err = _run(
+        "rights", "set", "--employer", "0403019261", "--year", "2024", "--reason", "x"
+    )
     assert code == 2
     assert "national number or --file" in err
+
+
+def test_demo_load_is_idempotent_and_explainable(db_url: str) -> None:
+    from ila.demo import DEMO_EMPLOYER_PC200, DEMO_WORKER_NISS
+
+    assert _run("db", "upgrade")[0] == 0
+    code, out, _ = _run("demo", "load")
+    assert code == 0
+    assert "demo dataset loaded: 4 employers" in out
+    code, out, _ = _run("demo", "load")
+    assert (code, out.strip()) == (0, "demo dataset already loaded; nothing added")
+    assert _run("rights", "compute", "--year", "2024")[0] == 0
+    code, out, _ = _run(
+        "rights", "explain", DEMO_WORKER_NISS, "--employer", DEMO_EMPLOYER_PC200, "--year", "2024"
+    )
+    assert code == 0
+    assert "3 × 0.8 × 10/12 = 2.00" in out

@@ -31,8 +31,11 @@ def server(db_url: str, app_container: Container) -> Iterator[str]:
     port = _free_port()
     proc = subprocess.Popen(  # noqa: S603 - our own CLI with fixed arguments
         [sys.executable, "-m", "ila.cli", "serve", "--port", str(port)],
-        env={**os.environ, "ILA_DATABASE_URL": db_url}, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True)
+        env={**os.environ, "ILA_DATABASE_URL": db_url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20

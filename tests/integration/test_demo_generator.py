@@ -57,8 +57,7 @@ def _reference_average(session: Session, employer_id: int, period: int) -> Decim
     return sum(declared, Decimal(0)) / len(declared)
 
 
-def test_counts_and_size_bands(
-        container: Container, loaded: DemoReport) -> None:
+def test_counts_and_size_bands(container: Container, loaded: DemoReport) -> None:
     report = loaded
     assert not report.already_loaded
     assert report.employers >= 4
@@ -70,30 +69,48 @@ def test_counts_and_size_bands(
         assert s.scalar(select(func.count()).select_from(Employer)) == report.employers
         assert s.scalar(select(func.count()).select_from(Person)) == report.persons
         assert s.scalar(select(func.count()).select_from(Employment)) == report.employments
-        assert s.scalar(select(func.count()).select_from(QuarterlyFte)) == \
-            report.quarterly_declarations
+        assert (
+            s.scalar(select(func.count()).select_from(QuarterlyFte))
+            == report.quarterly_declarations
+        )
         assert s.scalar(select(func.count()).select_from(Training)) == report.trainings
         assert s.scalar(select(func.count()).select_from(TrainingVersion)) == report.trainings
         languages = set(s.scalars(select(Person.language)))
     assert languages == {"fr", "nl", "de", "en"}
     with _session(container) as s:
-        ids = {n: _employer_id(s, n) for n in (DEMO_EMPLOYER_BAKERY, DEMO_EMPLOYER_CONSULTING,
-                                               DEMO_EMPLOYER_PC124, DEMO_EMPLOYER_PC200)}
+        ids = {
+            n: _employer_id(s, n)
+            for n in (
+                DEMO_EMPLOYER_BAKERY,
+                DEMO_EMPLOYER_CONSULTING,
+                DEMO_EMPLOYER_PC124,
+                DEMO_EMPLOYER_PC200,
+            )
+        }
         for period in (2022, 2024, 2026):
             assert _reference_average(s, ids[DEMO_EMPLOYER_BAKERY], period) < 10
             assert 10 <= _reference_average(s, ids[DEMO_EMPLOYER_CONSULTING], period) < 20
             assert _reference_average(s, ids[DEMO_EMPLOYER_PC124], period) >= 20
             assert _reference_average(s, ids[DEMO_EMPLOYER_PC200], period) >= 60
-        committees = {e: set(s.scalars(select(Employment.joint_committee)
-                                       .where(Employment.employer_id == i)))
-                      for e, i in ids.items()}
-        not_declared = s.scalars(select(QuarterlyFte).where(
-            QuarterlyFte.workers_declared.is_(False))).all()
-        consulting_2021 = s.scalars(select(QuarterlyFte.fte).where(
-            QuarterlyFte.employer_id == ids[DEMO_EMPLOYER_CONSULTING],
-            QuarterlyFte.year == 2021, QuarterlyFte.quarter <= 3)).all()
-        big = s.scalar(select(func.count(func.distinct(Employment.person_id)))
-                       .where(Employment.employer_id == ids[DEMO_EMPLOYER_PC200]))
+        committees = {
+            e: set(s.scalars(select(Employment.joint_committee).where(Employment.employer_id == i)))
+            for e, i in ids.items()
+        }
+        not_declared = s.scalars(
+            select(QuarterlyFte).where(QuarterlyFte.workers_declared.is_(False))
+        ).all()
+        consulting_2021 = s.scalars(
+            select(QuarterlyFte.fte).where(
+                QuarterlyFte.employer_id == ids[DEMO_EMPLOYER_CONSULTING],
+                QuarterlyFte.year == 2021,
+                QuarterlyFte.quarter <= 3,
+            )
+        ).all()
+        big = s.scalar(
+            select(func.count(func.distinct(Employment.person_id))).where(
+                Employment.employer_id == ids[DEMO_EMPLOYER_PC200]
+            )
+        )
     assert committees[DEMO_EMPLOYER_BAKERY].isdisjoint({"200", "124"})
     assert committees[DEMO_EMPLOYER_CONSULTING] == {"200"}
     assert committees[DEMO_EMPLOYER_PC124] == {"124"}
@@ -109,8 +126,12 @@ def test_counts_and_size_bands(
 def test_every_code_appears(container: Container, loaded: DemoReport) -> None:
     with _session(container) as s:
         reasons = set(s.scalars(select(Employment.end_reason)))
-        end_years = {d.year if d else None for d in s.scalars(
-            select(Employment.end_date).where(Employment.end_reason.is_not(None)))}
+        end_years = {
+            d.year if d else None
+            for d in s.scalars(
+                select(Employment.end_date).where(Employment.end_reason.is_not(None))
+            )
+        }
         versions = s.scalars(select(TrainingVersion)).all()
         sources = set(s.scalars(select(Training.source)))
     assert {r.value for r in EndReason} <= reasons
@@ -118,26 +139,35 @@ def test_every_code_appears(container: Container, loaded: DemoReport) -> None:
     assert {n.value for n in TrainingNature} == {v.nature for v in versions}
     assert {st.value for st in Status} == {v.status for v in versions}
     assert {r.value for r in NotCountingReason} == {
-        v.not_counting_reason for v in versions if v.not_counting_reason}
+        v.not_counting_reason for v in versions if v.not_counting_reason
+    }
     assert {src.value for src in Source} == sources
     assert {v.duration_unit for v in versions} == {"hours", "days"}
     assert any(v.certificate and v.certificate_valid_until for v in versions)
     assert any(v.certificate and v.certificate_valid_until is None for v in versions)
     assert any(v.financing for v in versions)
     assert {v.start_date.year for v in versions} == {2022, 2023, 2024, 2025, 2026}
-    assert all(v.version == 1 and v.operation == "create" and v.recorded_by == "demo"
-               and v.superseded_at is None and v.duration_minutes > 0 for v in versions)
+    assert all(
+        v.version == 1
+        and v.operation == "create"
+        and v.recorded_by == "demo"
+        and v.superseded_at is None
+        and v.duration_minutes > 0
+        for v in versions
+    )
 
 
 def test_identifiers_are_valid_and_senders_consistent(
-        container: Container, loaded: DemoReport) -> None:
+    container: Container, loaded: DemoReport
+) -> None:
     with _session(container) as s:
         persons = {p.id: p.national_number for p in s.scalars(select(Person))}
         employers = {e.id: e.enterprise_number for e in s.scalars(select(Employer))}
         trainings = s.scalars(select(Training)).all()
         employed = defaultdict(set)
         for person_id, employer_id in s.execute(
-                select(Employment.person_id, Employment.employer_id)):
+            select(Employment.person_id, Employment.employer_id)
+        ):
             employed[person_id].add(employer_id)
     for number in persons.values():
         assert NationalNumber.parse(number).value == number
@@ -160,28 +190,32 @@ def test_identifiers_are_valid_and_senders_consistent(
     assert any(t.source == Source.PERSON and t.employer_id is None for t in trainings)
     assert any(t.source == Source.PERSON and t.employer_id is not None for t in trainings)
     # a training's employer is one the person works (or worked) for
-    assert all(t.employer_id is None or t.employer_id in employed[t.person_id]
-               for t in trainings)
+    assert all(t.employer_id is None or t.employer_id in employed[t.person_id] for t in trainings)
     assert len({t.person_id for t in trainings}) >= 80
 
 
 def test_scripted_personas(container: Container, loaded: DemoReport) -> None:
     with _session(container) as s:
+
         def jobs(niss: str) -> list[tuple[Employment, list[tuple[date, Decimal]]]]:
-            rows = s.execute(select(Employment, Employer.enterprise_number)
-                             .join(Person, Person.id == Employment.person_id)
-                             .join(Employer, Employer.id == Employment.employer_id)
-                             .where(Person.national_number == niss)
-                             .order_by(Employment.start_date)).all()
+            rows = s.execute(
+                select(Employment, Employer.enterprise_number)
+                .join(Person, Person.id == Employment.person_id)
+                .join(Employer, Employer.id == Employment.employer_id)
+                .where(Person.national_number == niss)
+                .order_by(Employment.start_date)
+            ).all()
             out = []
             for employment, _ in rows:
-                fractions = s.execute(select(WorkFraction.valid_from, WorkFraction.fraction)
-                                      .where(WorkFraction.employment_id == employment.id)
-                                      .order_by(WorkFraction.valid_from)).all()
+                fractions = s.execute(
+                    select(WorkFraction.valid_from, WorkFraction.fraction)
+                    .where(WorkFraction.employment_id == employment.id)
+                    .order_by(WorkFraction.valid_from)
+                ).all()
                 out.append((employment, [(d, f) for d, f in fractions]))
             return out
 
-        (worker, worker_fractions), = jobs(DEMO_WORKER_NISS)
+        ((worker, worker_fractions),) = jobs(DEMO_WORKER_NISS)
         assert worker.employer_id == _employer_id(s, DEMO_EMPLOYER_PC200)
         assert (worker.start_date, worker.end_date) == (date(2024, 3, 29), None)
         assert worker_fractions == [(date(2024, 3, 29), Decimal("0.8"))]
@@ -194,9 +228,12 @@ def test_scripted_personas(container: Container, loaded: DemoReport) -> None:
         assert left[0].end_reason == EndReason.END_OF_CONTRACT
         assert left[0].end_date is not None
         assert left[0].end_date < back[0].start_date
-        changes = s.scalars(select(WorkFraction.valid_from).where(
-            WorkFraction.valid_from > Employment.start_date,
-            WorkFraction.employment_id == Employment.id)).all()
+        changes = s.scalars(
+            select(WorkFraction.valid_from).where(
+                WorkFraction.valid_from > Employment.start_date,
+                WorkFraction.employment_id == Employment.id,
+            )
+        ).all()
         assert date(2024, 9, 16) in changes  # a mid-month change
         assert any(d.month != 1 for d in changes)  # mid-year
         suspended = s.scalars(select(Suspension.reason)).all()
@@ -204,7 +241,8 @@ def test_scripted_personas(container: Container, loaded: DemoReport) -> None:
 
 
 def test_a_second_load_adds_nothing_and_the_seed_decides_the_numbers(
-        container: Container, loaded: DemoReport) -> None:
+    container: Container, loaded: DemoReport
+) -> None:
     with _session(container) as s:
         stored = set(s.scalars(select(Person.national_number)))
         before = s.scalar(select(func.count()).select_from(Training))

@@ -26,10 +26,8 @@ def _count(container: Container, model: type) -> int:
 
 def test_register_person_is_idempotent(container: Container) -> None:
     niss = builders.fake_niss(1)
-    first = register_person(container.uow(), national_number=niss, given_name="A",
-                            family_name="B")
-    again = register_person(container.uow(), national_number=niss, given_name="A",
-                            family_name="B")
+    first = register_person(container.uow(), national_number=niss, given_name="A", family_name="B")
+    again = register_person(container.uow(), national_number=niss, given_name="A", family_name="B")
     assert first == again
     assert _count(container, Person) == 1
     with container.uow() as uow:
@@ -45,10 +43,15 @@ def test_register_person_is_idempotent(container: Container) -> None:
         ({"language": "es"}, "unknown_code"),
     ],
 )
-def test_register_person_rejects_bad_input(container: Container, kwargs: dict[str, str],
-                                           code: str) -> None:
-    args = {"national_number": builders.fake_niss(2), "given_name": "A", "family_name": "B",
-            **kwargs}
+def test_register_person_rejects_bad_input(
+    container: Container, kwargs: dict[str, str], code: str
+) -> None:
+    args = {
+        "national_number": builders.fake_niss(2),
+        "given_name": "A",
+        "family_name": "B",
+        **kwargs,
+    }
     with pytest.raises(DomainError) as info:
         register_person(container.uow(), **args)
     assert info.value.code == code
@@ -63,8 +66,12 @@ def test_employer_registration_and_errors(container: Container) -> None:
         register_employer(container.uow(), enterprise_number="0403019262", name="X")
     assert info.value.code == "invalid_enterprise_number"
     with pytest.raises(DomainError) as info:
-        register_employer(container.uow(), enterprise_number=builders.fake_enterprise(8),
-                          name="X", full_time_day_minutes=10)
+        register_employer(
+            container.uow(),
+            enterprise_number=builders.fake_enterprise(8),
+            name="X",
+            full_time_day_minutes=10,
+        )
     assert info.value.code == "out_of_range"
     with container.uow() as uow, pytest.raises(NotFound):
         find_employer(uow.session, builders.fake_enterprise(9))
@@ -75,26 +82,28 @@ def test_employer_registration_and_errors(container: Container) -> None:
 def test_employment_with_fraction_change(container: Container) -> None:
     en = builders.employer(container)
     niss = builders.person(container)
-    emp_id = builders.employ(container, niss, en, fraction="0.8",
-                             changes=((date(2024, 7, 15), "0.5"),))
+    emp_id = builders.employ(
+        container, niss, en, fraction="0.8", changes=((date(2024, 7, 15), "0.5"),)
+    )
     with container.uow() as uow:
-        fractions = uow.session.scalars(select(WorkFraction.fraction)
-                                        .where(WorkFraction.employment_id == emp_id)
-                                        .order_by(WorkFraction.valid_from)).all()
+        fractions = uow.session.scalars(
+            select(WorkFraction.fraction)
+            .where(WorkFraction.employment_id == emp_id)
+            .order_by(WorkFraction.valid_from)
+        ).all()
     assert [str(f) for f in fractions] == ["0.800000", "0.500000"]
-    end_employment(container.uow(), emp_id, end_date=date(2024, 12, 31),
-                   end_reason="resignation")
+    end_employment(container.uow(), emp_id, end_date=date(2024, 12, 31), end_reason="resignation")
     with container.uow() as uow:
         emp = uow.session.get(Employment, emp_id)
         assert emp is not None
         assert emp.end_reason == "resignation"
     with pytest.raises(DomainError) as info:
-        end_employment(container.uow(), emp_id, end_date=date(2020, 1, 1),
-                       end_reason="resignation")
+        end_employment(container.uow(), emp_id, end_date=date(2020, 1, 1), end_reason="resignation")
     assert info.value.code == "invalid_period"
     with pytest.raises(NotFound):
-        end_employment(container.uow(), 999_999, end_date=date(2024, 1, 1),
-                       end_reason="resignation")
+        end_employment(
+            container.uow(), 999_999, end_date=date(2024, 1, 1), end_reason="resignation"
+        )
 
 
 @pytest.mark.parametrize(
@@ -112,13 +121,18 @@ def test_employment_with_fraction_change(container: Container) -> None:
         ({"national_number": "123"}, "invalid_national_number"),
     ],
 )
-def test_register_employment_rejects_bad_input(container: Container, change: dict[str, object],
-                                               code: str) -> None:
+def test_register_employment_rejects_bad_input(
+    container: Container, change: dict[str, object], code: str
+) -> None:
     en = builders.employer(container)
     niss = builders.person(container)
-    base: dict[str, object] = {"national_number": niss, "enterprise_number": en,
-                               "start_date": date(2024, 1, 1), "joint_committee": "200",
-                               "fractions": [(date(2024, 1, 1), "1")]}
+    base: dict[str, object] = {
+        "national_number": niss,
+        "enterprise_number": en,
+        "start_date": date(2024, 1, 1),
+        "joint_committee": "200",
+        "fractions": [(date(2024, 1, 1), "1")],
+    }
     with pytest.raises(DomainError) as info:
         register_employment(container.uow(), RegisterEmployment(**{**base, **change}))  # type: ignore[arg-type]
     assert info.value.code == code
@@ -128,15 +142,30 @@ def test_register_employment_rejects_bad_input(container: Container, change: dic
 def test_declare_quarter_upserts_and_validates(container: Container) -> None:
     en = builders.employer(container, fte=None)
     declare_quarter(container.uow(), enterprise_number=en, year=2023, quarter=1, fte="12.5")
-    declare_quarter(container.uow(), enterprise_number=en, year=2023, quarter=1, fte="13",
-                    workers_declared=False)
+    declare_quarter(
+        container.uow(),
+        enterprise_number=en,
+        year=2023,
+        quarter=1,
+        fte="13",
+        workers_declared=False,
+    )
     with container.uow() as uow:
         rows = uow.session.scalars(select(QuarterlyFte)).all()
         assert [(str(r.fte), r.workers_declared) for r in rows] == [("13.00", False)]
-    for kwargs, code in (({"quarter": 5}, "out_of_range"), ({"year": 1990}, "invalid_period"),
-                         ({"fte": "x"}, "invalid_value"), ({"fte": "-1"}, "out_of_range")):
-        args: dict[str, object] = {"enterprise_number": en, "year": 2023, "quarter": 2,
-                                   "fte": "1", **kwargs}
+    for kwargs, code in (
+        ({"quarter": 5}, "out_of_range"),
+        ({"year": 1990}, "invalid_period"),
+        ({"fte": "x"}, "invalid_value"),
+        ({"fte": "-1"}, "out_of_range"),
+    ):
+        args: dict[str, object] = {
+            "enterprise_number": en,
+            "year": 2023,
+            "quarter": 2,
+            "fte": "1",
+            **kwargs,
+        }
         with pytest.raises(DomainError) as info:
             declare_quarter(container.uow(), **args)  # type: ignore[arg-type]
         assert info.value.code == code

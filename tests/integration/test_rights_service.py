@@ -19,10 +19,13 @@ from tests import builders
 def _rights(container: Container, niss: str, year: int) -> list[RightVersion]:
     with container.uow() as uow:
         person = find_person(uow.session, niss)
-        return list(uow.session.scalars(
-            select(RightVersion).where(RightVersion.person_id == person.id,
-                                       RightVersion.year == year)
-            .order_by(RightVersion.version)))
+        return list(
+            uow.session.scalars(
+                select(RightVersion)
+                .where(RightVersion.person_id == person.id, RightVersion.year == year)
+                .order_by(RightVersion.version)
+            )
+        )
 
 
 def test_worked_example_through_the_database(container: Container) -> None:
@@ -73,16 +76,27 @@ def test_set_rights_for_many_workers_keeps_valid_items(container: Container) -> 
     builders.employ(container, a, en)
     builders.employ(container, b, en, fraction="0.5")
     compute_year(container, 2024)
-    results = set_rights(container, enterprise_number=en, actor="hr", items=[
-        SetRight(a, 2024, "6", "company policy: one extra day"),
-        SetRight("85073003329", 2024, "2", "typo in number"),
-        SetRight(b, 2024, "-1", "negative"),
-        SetRight(b, 2024, "3", " "),
-        SetRight(outsider, 2024, "3", "not employed here"),
-        SetRight(b, 2024, "3", "sector agreement"),
-    ])
-    assert [r.status for r in results] == ["accepted", "rejected", "rejected", "rejected",
-                                           "rejected", "accepted"]
+    results = set_rights(
+        container,
+        enterprise_number=en,
+        actor="hr",
+        items=[
+            SetRight(a, 2024, "6", "company policy: one extra day"),
+            SetRight("85073003329", 2024, "2", "typo in number"),
+            SetRight(b, 2024, "-1", "negative"),
+            SetRight(b, 2024, "3", " "),
+            SetRight(outsider, 2024, "3", "not employed here"),
+            SetRight(b, 2024, "3", "sector agreement"),
+        ],
+    )
+    assert [r.status for r in results] == [
+        "accepted",
+        "rejected",
+        "rejected",
+        "rejected",
+        "rejected",
+        "accepted",
+    ]
     errors = [r.error for r in results if r.error]
     assert [(e["code"], e["path"]) for e in errors] == [
         ("invalid_national_number", "items[1].national_number"),
@@ -95,16 +109,24 @@ def test_set_rights_for_many_workers_keeps_valid_items(container: Container) -> 
     assert changed.effective_days == Decimal("6.0000")
     assert computed.superseded_at is not None
     # replaying the same call changes nothing
-    replay = set_rights(container, enterprise_number=en, actor="hr",
-                        items=[SetRight(a, 2024, "6", "company policy: one extra day")])
+    replay = set_rights(
+        container,
+        enterprise_number=en,
+        actor="hr",
+        items=[SetRight(a, 2024, "6", "company policy: one extra day")],
+    )
     assert replay[0].status == "unchanged"
     assert len(_rights(container, a, 2024)) == 2
     # the employer's value survives a recomputation; the computed value stays visible
     compute_year(container, 2024)
     assert _rights(container, a, 2024)[-1].set_days == Decimal("6.0000")
     # going back to the computed value
-    set_rights(container, enterprise_number=en, actor="hr",
-               items=[SetRight(a, 2024, None, "back to the law")])
+    set_rights(
+        container,
+        enterprise_number=en,
+        actor="hr",
+        items=[SetRight(a, 2024, None, "back to the law")],
+    )
     assert _rights(container, a, 2024)[-1].effective_days == Decimal("5.0000")
 
 
@@ -112,24 +134,39 @@ def test_set_right_before_any_computation_computes_it(container: Container) -> N
     en = builders.employer(container, fte="12")
     a = builders.person(container)
     builders.employ(container, a, en)
-    (result,) = set_rights(container, enterprise_number=en, actor="hr",
-                           items=[SetRight(a, 2024, "2.5", "agreement")])
+    (result,) = set_rights(
+        container, enterprise_number=en, actor="hr", items=[SetRight(a, 2024, "2.5", "agreement")]
+    )
     assert result.status == "accepted"
     (right,) = _rights(container, a, 2024)
     assert (right.computed_days, right.set_days) == (Decimal("1.0000"), Decimal("2.5000"))
-    (bad_year,) = set_rights(container, enterprise_number=en, actor="hr",
-                             items=[SetRight(a, 1999, "1", "x")])
+    (bad_year,) = set_rights(
+        container, enterprise_number=en, actor="hr", items=[SetRight(a, 1999, "1", "x")]
+    )
     assert bad_year.error is not None
     assert bad_year.error["code"] == "out_of_range"
 
 
 def _train(container: Container, niss: str, en: str, end: date, days: str, rid: str) -> None:
-    record_training(container.uow(), actor="t", source=Source.EMPLOYER, sender=en,
-                    sender_record_id=rid, national_number=niss, enterprise_number=en,
-                    data=TrainingData(title="Course", provider=None, start_date=end,
-                                      end_date=end, duration_value=Decimal(days),
-                                      duration_unit=DurationUnit.DAYS,
-                                      nature=Nature.FORMAL_INTERNAL, status=Status.FOLLOWED))
+    record_training(
+        container.uow(),
+        actor="t",
+        source=Source.EMPLOYER,
+        sender=en,
+        sender_record_id=rid,
+        national_number=niss,
+        enterprise_number=en,
+        data=TrainingData(
+            title="Course",
+            provider=None,
+            start_date=end,
+            end_date=end,
+            duration_value=Decimal(days),
+            duration_unit=DurationUnit.DAYS,
+            nature=Nature.FORMAL_INTERNAL,
+            status=Status.FOLLOWED,
+        ),
+    )
 
 
 def test_explain_ledger_carry_over_and_preview(container: Container) -> None:
@@ -165,8 +202,9 @@ def test_explain_as_recorded_on_a_past_date(container: Container) -> None:
     builders.employ(container, niss, en)
     compute_year(container, 2024)
     (first,) = _rights(container, niss, 2024)
-    set_rights(container, enterprise_number=en, actor="hr",
-               items=[SetRight(niss, 2024, "7", "policy")])
+    set_rights(
+        container, enterprise_number=en, actor="hr", items=[SetRight(niss, 2024, "7", "policy")]
+    )
     now = explain(container, niss, en, 2024)
     then = explain(container, niss, en, 2024, as_of=first.recorded_at)
     assert now["entitlement"]["effective"]["exact"] == "7"
@@ -218,3 +256,29 @@ def test_no_right_for_unknown_year_rules(container: Container) -> None:
     with pytest.raises(InvalidPeriod):
         compute_year(container, 2019)
     assert _rights(container, niss, 2019) == []
+
+
+def test_headcount_falls_back_to_first_quarter_after_the_reference_period(
+    container: Container,
+) -> None:
+    """No declaration in Q4 2022–Q3 2023: the FTE employed at the end of the quarter of the
+    first employment after it (hired 15 Nov 2023 → 31 Dec 2023) decides the band of 2024–25."""
+    en = builders.employer(container, fte=None)
+    workers = [builders.person(container, i) for i in range(1, 13)]
+    for niss in workers[:11]:
+        builders.employ(container, niss, en, start=date(2023, 11, 15))
+    builders.employ(container, workers[11], en, start=date(2023, 11, 15), fraction="0.5")
+    compute_year(container, 2024)
+    e = explain(container, workers[0], en, 2024)
+    assert e["headcount"]["method"] == "fallback_first_quarter"
+    assert e["headcount"]["band"] == "10to19"  # 11.5 FTE
+    assert e["entitlement"]["computed"]["exact"] == "1"
+
+
+def test_headcount_without_any_data_is_zero(container: Container) -> None:
+    en = builders.employer(container, fte=None)
+    niss = builders.person(container)
+    builders.employ(container, niss, en, start=date(2026, 2, 1))
+    e = explain(container, niss, en, 2026)
+    assert e["headcount"]["band"] == "lt10"
+    assert e["entitlement"]["computed"]["exact"] == "0"

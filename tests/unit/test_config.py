@@ -14,8 +14,11 @@ def test_defaults_are_embedded_sqlite() -> None:
 
 def test_production_refuses_demo_login() -> None:
     with pytest.raises(ConfigurationError, match="DEMO_LOGIN"):
-        Settings(environment=Environment.PRODUCTION, demo_login=True,
-                 secret_key="a-real-secret-of-enough-length").check()
+        Settings(
+            environment=Environment.PRODUCTION,
+            demo_login=True,
+            secret_key="a-real-secret-of-enough-length",
+        ).check()
 
 
 def test_production_refuses_default_secret() -> None:
@@ -24,8 +27,11 @@ def test_production_refuses_default_secret() -> None:
 
 
 def test_production_with_safe_settings() -> None:
-    s = Settings(environment=Environment.PRODUCTION, demo_login=False,
-                 secret_key="a-real-secret-of-enough-length",
-                 database_url="postgresql+psycopg://x@h/db")
+    s = Settings(
+        environment=Environment.PRODUCTION,
+        demo_login=False,
+        secret_key="a-real-secret-of-enough-length",
+        database_url="postgresql+psycopg://x@h/db",
+    )
     assert not s.is_sqlite
     assert s.check() is s

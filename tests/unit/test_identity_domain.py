@@ -74,8 +74,14 @@ def test_joint_committee_parents_most_specific_first() -> None:
 
 def test_domain_error_serialisation() -> None:
     err = InvalidNationalNumber("bad", field="x", extra=1)
-    assert err.as_dict() == {"code": "invalid_national_number", "message": "bad", "field": "x",
-                             "details": {"extra": 1}}
+    assert err.as_dict() == {
+        "code": "invalid_national_number",
+        "message": "bad",
+        "field": "x",
+        "details": {"extra": 1},
+    }
     assert str(err) == "[invalid_national_number] (x) bad"
-    assert InvalidNationalNumber("bad").as_dict() == {"code": "invalid_national_number",
-                                                       "message": "bad"}
+    assert InvalidNationalNumber("bad").as_dict() == {
+        "code": "invalid_national_number",
+        "message": "bad",
+    }

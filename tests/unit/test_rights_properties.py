@@ -33,12 +33,14 @@ ftes = st.sampled_from(["0", "9.5", "10", "19.99", "20", "250"])
 
 def headcount(year: int, fte: str) -> Headcount:
     period = two_year_period(year)
-    return compute_headcount(RULES, period, [QuarterFTE(y, q, Decimal(fte))
-                                             for y, q in reference_quarters(period)])
+    return compute_headcount(
+        RULES, period, [QuarterFTE(y, q, Decimal(fte)) for y, q in reference_quarters(period)]
+    )
 
 
-def facts(start: date, end: date | None, jc: str,
-          periods: list[tuple[date, Fraction]]) -> EmploymentFacts:
+def facts(
+    start: date, end: date | None, jc: str, periods: list[tuple[date, Fraction]]
+) -> EmploymentFacts:
     return EmploymentFacts.build(start=start, end=end, joint_committee=jc, fractions=periods)
 
 
@@ -46,9 +48,13 @@ def facts(start: date, end: date | None, jc: str,
 def employments(draw: st.DrawFn, max_changes: int = 4) -> EmploymentFacts:
     start = draw(dates)
     end = draw(st.none() | st.dates(start, date(2035, 12, 31)))
-    changes = draw(st.lists(st.tuples(st.dates(start + timedelta(days=1), date(2035, 12, 31)),
-                                      fractions), max_size=max_changes,
-                            unique_by=lambda c: c[0]))
+    changes = draw(
+        st.lists(
+            st.tuples(st.dates(start + timedelta(days=1), date(2035, 12, 31)), fractions),
+            max_size=max_changes,
+            unique_by=lambda c: c[0],
+        )
+    )
     return facts(start, end, draw(st.sampled_from(JCS)), [(start, draw(fractions)), *changes])
 
 
@@ -70,7 +76,8 @@ def reference_right(a: Fraction, year: int, emp: EmploymentFacts) -> Fraction:
 @PROPS
 @given(year=years, emp=employments(), fte=ftes)
 def test_right_matches_the_day_by_day_definition_and_never_exceeds_a(
-        year: int, emp: EmploymentFacts, fte: str) -> None:
+    year: int, emp: EmploymentFacts, fte: str
+) -> None:
     result = annual_right(RULES, year, emp, headcount(year, fte))
     assert 0 <= result.days <= result.a_days
     assert result.days == reference_right(result.a_days, year, emp)
@@ -79,10 +86,18 @@ def test_right_matches_the_day_by_day_definition_and_never_exceeds_a(
 
 
 @PROPS
-@given(year=years, a=dates, b=dates, end=st.none() | dates, fraction=fractions,
-       jc=st.sampled_from(JCS), fte=ftes)
-def test_monotone_in_months_employed(year: int, a: date, b: date, end: date | None,
-                                     fraction: Fraction, jc: str, fte: str) -> None:
+@given(
+    year=years,
+    a=dates,
+    b=dates,
+    end=st.none() | dates,
+    fraction=fractions,
+    jc=st.sampled_from(JCS),
+    fte=ftes,
+)
+def test_monotone_in_months_employed(
+    year: int, a: date, b: date, end: date | None, fraction: Fraction, jc: str, fte: str
+) -> None:
     early, late = sorted((a, b))
     if end is not None and end < late:
         end = late
@@ -95,23 +110,46 @@ def test_monotone_in_months_employed(year: int, a: date, b: date, end: date | No
 
 
 @PROPS
-@given(year=years, start=dates, end=st.none() | dates, f1=fractions, f2=fractions,
-       jc=st.sampled_from(JCS), fte=ftes)
-def test_monotone_in_the_work_fraction(year: int, start: date, end: date | None,
-                                       f1: Fraction, f2: Fraction, jc: str, fte: str) -> None:
+@given(
+    year=years,
+    start=dates,
+    end=st.none() | dates,
+    f1=fractions,
+    f2=fractions,
+    jc=st.sampled_from(JCS),
+    fte=ftes,
+)
+def test_monotone_in_the_work_fraction(
+    year: int, start: date, end: date | None, f1: Fraction, f2: Fraction, jc: str, fte: str
+) -> None:
     end = None if end is None or end < start else end
     low, high = sorted((f1, f2))
     hc = headcount(year, fte)
-    assert (annual_right(RULES, year, facts(start, end, jc, [(start, low)]), hc).days
-            <= annual_right(RULES, year, facts(start, end, jc, [(start, high)]), hc).days)
+    assert (
+        annual_right(RULES, year, facts(start, end, jc, [(start, low)]), hc).days
+        <= annual_right(RULES, year, facts(start, end, jc, [(start, high)]), hc).days
+    )
 
 
 @PROPS
-@given(year=years, start=dates, end=st.none() | dates, fraction=fractions,
-       cuts=st.lists(dates, max_size=6, unique=True), jc=st.sampled_from(JCS), fte=ftes)
+@given(
+    year=years,
+    start=dates,
+    end=st.none() | dates,
+    fraction=fractions,
+    cuts=st.lists(dates, max_size=6, unique=True),
+    jc=st.sampled_from(JCS),
+    fte=ftes,
+)
 def test_splitting_a_constant_fraction_changes_nothing(
-        year: int, start: date, end: date | None, fraction: Fraction, cuts: list[date], jc: str,
-        fte: str) -> None:
+    year: int,
+    start: date,
+    end: date | None,
+    fraction: Fraction,
+    cuts: list[date],
+    jc: str,
+    fte: str,
+) -> None:
     end = None if end is None or end < start else end
     hc = headcount(year, fte)
     whole = annual_right(RULES, year, facts(start, end, jc, [(start, fraction)]), hc)
@@ -133,8 +171,13 @@ def ledgers(draw: st.DrawFn) -> list[YearInput]:
     if draw(st.booleans()):
         last = rows[-1]
         end = date(last.year, draw(st.integers(1, 12)), 1)
-        rows[-1] = YearInput(last.year, last.entitlement, last.used, end,
-                             draw(st.none() | st.sampled_from(list(EndReason))))
+        rows[-1] = YearInput(
+            last.year,
+            last.entitlement,
+            last.used,
+            end,
+            draw(st.none() | st.sampled_from(list(EndReason))),
+        )
     return rows
 
 

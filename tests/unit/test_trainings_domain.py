@@ -17,10 +17,16 @@ from ila.trainings.domain import (
     parse_code,
 )
 
-BASE = TrainingData(title="Safety", provider="Demo Academy", start_date=date(2024, 3, 1),
-                    end_date=date(2024, 3, 2), duration_value=Decimal(7),
-                    duration_unit=DurationUnit.HOURS, nature=Nature.FORMAL_EXTERNAL,
-                    status=Status.FOLLOWED)
+BASE = TrainingData(
+    title="Safety",
+    provider="Demo Academy",
+    start_date=date(2024, 3, 1),
+    end_date=date(2024, 3, 2),
+    duration_value=Decimal(7),
+    duration_unit=DurationUnit.HOURS,
+    nature=Nature.FORMAL_EXTERNAL,
+    status=Status.FOLLOWED,
+)
 
 
 def test_valid_training_passes_and_counts() -> None:
@@ -39,10 +45,16 @@ def test_valid_training_passes_and_counts() -> None:
         ({"duration_value": Decimal(-1)}, "invalid_duration", "duration"),
         ({"not_counting_reason": NotCountingReason.VOV}, "inconsistent", "not_counting_reason"),
         ({"counts_toward_right": False}, "required", "not_counting_reason"),
-        ({"certificate_valid_until": date(2025, 1, 1)}, "invalid_period",
-         "certificate_valid_until"),
-        ({"certificate": "C1", "certificate_valid_until": date(2023, 1, 1)}, "invalid_period",
-         "certificate_valid_until"),
+        (
+            {"certificate_valid_until": date(2025, 1, 1)},
+            "invalid_period",
+            "certificate_valid_until",
+        ),
+        (
+            {"certificate": "C1", "certificate_valid_until": date(2023, 1, 1)},
+            "invalid_period",
+            "certificate_valid_until",
+        ),
     ],
 )
 def test_invalid_training_data(change: dict[str, object], code: str, field: str) -> None:
@@ -53,8 +65,11 @@ def test_invalid_training_data(change: dict[str, object], code: str, field: str)
 
 
 def test_not_counting_with_reason_is_valid() -> None:
-    data = replace(BASE, counts_toward_right=False,
-                   not_counting_reason=NotCountingReason.PAID_EDUCATIONAL_LEAVE).validate()
+    data = replace(
+        BASE,
+        counts_toward_right=False,
+        not_counting_reason=NotCountingReason.PAID_EDUCATIONAL_LEAVE,
+    ).validate()
     assert not data.counts_for_used
 
 

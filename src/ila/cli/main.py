@@ -21,8 +21,9 @@ from ila.bootstrap import Container, bootstrap
 from ila.config import Settings
 from ila.errors import ConfigurationError, DomainError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
-                  help="ila — Individual Learning Account platform.")
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="ila — Individual Learning Account platform."
+)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 demo_app = typer.Typer(no_args_is_help=True, help="Synthetic demo dataset.")
 rights_app = typer.Typer(no_args_is_help=True, help="Training rights.")
@@ -51,8 +52,10 @@ def _container() -> Iterator[Container]:
         _fail(f"configuration error: {exc}")
     except (OperationalError, ProgrammingError) as exc:
         first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        _fail(f"database error: {first} (is the database reachable and upgraded? "
-              "run `ila db upgrade`)")
+        _fail(
+            f"database error: {first} (is the database reachable and upgraded? "
+            "run `ila db upgrade`)"
+        )
     finally:
         if container is not None:
             container.close()
@@ -96,8 +99,10 @@ def demo_load(seed: Annotated[int, typer.Option(help="Random seed.")] = 2024) ->
         if report.already_loaded:
             out.print("demo dataset already loaded; nothing added")
         else:
-            out.print(f"demo dataset loaded: {report.employers} employers, {report.persons} "
-                      f"persons, {report.employments} employments, {report.trainings} trainings")
+            out.print(
+                f"demo dataset loaded: {report.employers} employers, {report.persons} "
+                f"persons, {report.employments} employments, {report.trainings} trainings"
+            )
 
 
 @rights_app.command("compute")
@@ -105,15 +110,26 @@ def rights_compute(year: Annotated[int, typer.Option(help="Year to compute.")]) 
     """Compute every employer's training rights for a year (new versions only on change)."""
     from ila.rights.service import compute_year
 
-    with _container() as c, Progress("[progress.description]{task.description}", BarColumn(),
-                                     MofNCompleteColumn(), TimeElapsedColumn(),
-                                     console=err, transient=False) as bar:
+    with (
+        _container() as c,
+        Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=False,
+        ) as bar,
+    ):
         task = bar.add_task(f"rights {year}", total=None)
-        report = compute_year(c, year, progress=lambda done, total: bar.update(
-            task, completed=done, total=total))
-    out.print(f"{year}: {report.employers} employers, {report.worker_years} worker-years "
-              f"({report.created} new, {report.updated} changed, {report.unchanged} unchanged) "
-              f"in {report.seconds:.1f} s")
+        report = compute_year(
+            c, year, progress=lambda done, total: bar.update(task, completed=done, total=total)
+        )
+    out.print(
+        f"{year}: {report.employers} employers, {report.worker_years} worker-years "
+        f"({report.created} new, {report.updated} changed, {report.unchanged} unchanged) "
+        f"in {report.seconds:.1f} s"
+    )
     for line in report.errors:
         err.print(f"[yellow]{escape(line)}[/yellow]")
     if report.errors:
@@ -126,8 +142,7 @@ def rights_explain(
     employer: Annotated[str, typer.Option(help="Enterprise number of the employer.")],
     year: Annotated[int, typer.Option(help="Year of the right.")],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-    as_of: Annotated[str | None, typer.Option(help="The account as recorded on this date.")
-                     ] = None,
+    as_of: Annotated[str | None, typer.Option(help="The account as recorded on this date.")] = None,
 ) -> None:
     """Explain a worker's right with an employer for a year: every factor and its source."""
     from ila.cli.render import render_explanation
@@ -147,10 +162,12 @@ def rights_set(
     year: Annotated[int, typer.Option(help="Year of the right.")],
     reason: Annotated[str, typer.Option(help="Why the employer sets this value.")],
     national_number: Annotated[str | None, typer.Argument(help="One worker.")] = None,
-    days: Annotated[str | None, typer.Option(help="Days; omit to go back to the computed value."
-                                             )] = None,
-    file: Annotated[Path | None, typer.Option(help="CSV with national_number,days[,reason] "
-                                              "for many workers.")] = None,
+    days: Annotated[
+        str | None, typer.Option(help="Days; omit to go back to the computed value.")
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option(help="CSV with national_number,days[,reason] for many workers.")
+    ] = None,
     actor: Annotated[str, typer.Option(help="Who records this.")] = "cli",
 ) -> None:
     """Register or change training rights for one worker or many (CSV)."""
@@ -159,8 +176,15 @@ def rights_set(
     items: list[SetRight] = []
     if file is not None:
         with file.open(newline="", encoding="utf-8") as fh:
-            items = [SetRight(row.get("national_number", ""), year, row.get("days") or None,
-                              row.get("reason") or reason) for row in csv.DictReader(fh)]
+            items = [
+                SetRight(
+                    row.get("national_number", ""),
+                    year,
+                    row.get("days") or None,
+                    row.get("reason") or reason,
+                )
+                for row in csv.DictReader(fh)
+            ]
     elif national_number is not None:
         items.append(SetRight(national_number, year, days, reason))
     else:
@@ -169,9 +193,12 @@ def rights_set(
         results = set_rights(c, enterprise_number=employer, items=items, actor=f"cli:{actor}")
     table = Table("item", "status", "version", "error")
     for r in results:
-        table.add_row(str(r.index), r.status, str(r.version or ""),
-                      escape(f"{r.error['code']} {r.error['path']}: {r.error['message']}")
-                      if r.error else "")
+        table.add_row(
+            str(r.index),
+            r.status,
+            str(r.version or ""),
+            escape(f"{r.error['code']} {r.error['path']}: {r.error['message']}") if r.error else "",
+        )
     out.print(table)
     if any(r.status == "rejected" for r in results):
         raise typer.Exit(1)
@@ -189,6 +216,7 @@ def serve(
 
     with _container() as c:
         bind_host, bind_port = host or c.settings.host, port or c.settings.port
-        out.print(f"ila is running at [bold]http://{bind_host}:{bind_port}/[/bold] "
-                  "(Ctrl+C to stop)")
+        out.print(
+            f"ila is running at [bold]http://{bind_host}:{bind_port}/[/bold] (Ctrl+C to stop)"
+        )
         uvicorn.run(create_app(c), host=bind_host, port=bind_port, log_level="warning")

@@ -50,8 +50,12 @@ class UnitOfWork:
         self.session = self._factory()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         # close() rolls back whatever was not committed, and (unlike rollback()) leaves the
         # objects already read usable after the unit of work ends
         self.session.close()

@@ -26,7 +26,6 @@ class Operation(StrEnum):
     SET = "set"
 
 
-
 class VersionMixin:
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     operation: Mapped[str] = mapped_column(String(16), nullable=False)

@@ -168,9 +168,14 @@ class _Planner:
             year = _FIRST_BIRTH_YEAR + (year + 1 - _FIRST_BIRTH_YEAR) % 40
         slot = self.slots[year] = self.slots.get(year, 0) + 1
         lang = language or rng.choices(list(LANGUAGE_WEIGHTS), list(LANGUAGE_WEIGHTS.values()))[0]
-        self.plan.persons.append(PersonPlan(
-            national_number(year, slot - 1), rng.choice(GIVEN_NAMES[lang]),
-            f"{rng.choice(FAMILY_NAMES[lang])} {index:03d}", lang))
+        self.plan.persons.append(
+            PersonPlan(
+                national_number(year, slot - 1),
+                rng.choice(GIVEN_NAMES[lang]),
+                f"{rng.choice(FAMILY_NAMES[lang])} {index:03d}",
+                lang,
+            )
+        )
         return index
 
     def staff(self, spec: EmployerSpec) -> None:
@@ -185,14 +190,21 @@ class _Planner:
                 start = _day(rng, spec.founded, spec.hired_by)
                 self.plan.jobs.append(self._job(spec, start, leaving=n in leavers))
         for _ in range(spec.later_hires):
-            self.plan.jobs.append(self._job(spec, _day(rng, date(2022, 1, 3), date(2026, 9, 30)),
-                                            leaving=False))
+            self.plan.jobs.append(
+                self._job(spec, _day(rng, date(2022, 1, 3), date(2026, 9, 30)), leaving=False)
+            )
 
     def _job(self, spec: EmployerSpec, start: date, *, leaving: bool) -> Job:
         rng, i = self.rng, self.person()
-        fractions = [(start, rng.choices(
-            [_ONE, Decimal("0.8"), Decimal("0.5"), Decimal("0.6"), Decimal("0.9")],
-            weights=(70, 12, 9, 5, 4))[0])]
+        fractions = [
+            (
+                start,
+                rng.choices(
+                    [_ONE, Decimal("0.8"), Decimal("0.5"), Decimal("0.6"), Decimal("0.9")],
+                    weights=(70, 12, 9, 5, 4),
+                )[0],
+            )
+        ]
         end, reason = None, None
         if leaving:
             end = _day(rng, max(start, date(2024, 1, 31)), date(2026, 10, 31))
@@ -200,8 +212,14 @@ class _Planner:
         first, last = max(start, date(2022, 1, 1)), end or date(2026, 10, 31)
         if rng.random() < 0.15 and last > first + timedelta(days=60):
             change = _day(rng, first + timedelta(days=30), last)  # any day: often mid-month
-            fractions.append((change, rng.choice(
-                [f for f in (_ONE, Decimal("0.8"), Decimal("0.5")) if f != fractions[0][1]])))
+            fractions.append(
+                (
+                    change,
+                    rng.choice(
+                        [f for f in (_ONE, Decimal("0.8"), Decimal("0.5")) if f != fractions[0][1]]
+                    ),
+                )
+            )
         suspensions: tuple[tuple[date, date, str], ...] = ()
         if rng.random() < 0.08 and last > first + timedelta(days=150):
             s = _day(rng, first, last - timedelta(days=120))
@@ -234,12 +252,18 @@ class _Planner:
             sender, provider = rng.choice(PROVIDERS)
         elif source is Source.REGION:
             course = rng.choice([c for c in COURSES if c.nature is Nature.FORMAL_EXTERNAL])
-            sender, provider = (BRUSSELS_TRAINING if person.language == "fr" and rng.random()
-                                < 0.3 else REGIONS[person.language])
+            sender, provider = (
+                BRUSSELS_TRAINING
+                if person.language == "fr" and rng.random() < 0.3
+                else REGIONS[person.language]
+            )
             if rng.random() < 0.5:  # training leave: the person's own, not the employer's
                 employer = None
-                reason = (NotCountingReason.VOV if sender == "VDAB"
-                          else NotCountingReason.PAID_EDUCATIONAL_LEAVE)
+                reason = (
+                    NotCountingReason.VOV
+                    if sender == "VDAB"
+                    else NotCountingReason.PAID_EDUCATIONAL_LEAVE
+                )
         elif source is Source.PERSON:
             sender = person.national_number
             employer = None if rng.random() < 0.5 else job.employer
@@ -252,21 +276,32 @@ class _Planner:
         if employer is not None and rng.random() < 0.4:
             unit, value = DurationUnit.DAYS, rng.choice(("0.5", "1", "1", "2", "3"))
         else:
-            unit, value = DurationUnit.HOURS, rng.choice(
-                ("1.5", "2", "3.5", "4", "7.6", "8", "12", "16", "24", "40"))
+            unit, value = (
+                DurationUnit.HOURS,
+                rng.choice(("1.5", "2", "3.5", "4", "7.6", "8", "12", "16", "24", "40")),
+            )
         span = max(1, -(-int(Decimal(value)) // (1 if unit is DurationUnit.DAYS else 8)))
         end = max(start, min(start + timedelta(days=span - 1), last))
         number = len(self.plan.trainings) + 1
         certified = course.certificate is not None and status is Status.FOLLOWED
         financing = rng.choice(FINANCING) if reason is None and rng.random() < 0.2 else None
         data = TrainingData(
-            title=course.title, provider=provider, start_date=start, end_date=end,
-            duration_value=Decimal(value), duration_unit=unit, nature=course.nature,
-            status=status, counts_toward_right=reason is None, not_counting_reason=reason,
+            title=course.title,
+            provider=provider,
+            start_date=start,
+            end_date=end,
+            duration_value=Decimal(value),
+            duration_unit=unit,
+            nature=course.nature,
+            status=status,
+            counts_toward_right=reason is None,
+            not_counting_reason=reason,
             certificate=f"{course.certificate} DEMO-C{number:06d}" if certified else None,
             certificate_valid_until=_add_years(end, course.valid_years)
-            if certified and course.valid_years else None,
-            financing=financing)
+            if certified and course.valid_years
+            else None,
+            financing=financing,
+        )
         return TrainingPlan(job.person, employer, source, sender, data)
 
 
@@ -277,10 +312,16 @@ def build_plan(seed: int) -> Plan:
         planner.person(persona.birth_year, persona.language)
         planner.plan.jobs.extend(persona.jobs)
     worker = PERSONAS[0].jobs[0]
-    planner.plan.trainings.extend(TrainingPlan(
-        worker.person, worker.employer if s.with_employer else None, s.source,
-        s.sender or (DEMO_WORKER_NISS if s.source is Source.PERSON else DEMO_EMPLOYER_PC200),
-        s.data) for s in SHOWCASE)
+    planner.plan.trainings.extend(
+        TrainingPlan(
+            worker.person,
+            worker.employer if s.with_employer else None,
+            s.source,
+            s.sender or (DEMO_WORKER_NISS if s.source is Source.PERSON else DEMO_EMPLOYER_PC200),
+            s.data,
+        )
+        for s in SHOWCASE
+    )
     for spec in EMPLOYERS:
         planner.staff(spec)
     planner.trainings()
@@ -299,8 +340,10 @@ def quarters() -> list[tuple[int, int]]:
 def declared_fte(plan: Plan, spec: EmployerSpec, year: int, quarter: int) -> Decimal:
     """FTE on the last day of the quarter: the sum of the work fractions then in force."""
     day = date(year, 3 * quarter, 31 if quarter in (1, 4) else 30)
-    return sum((f for j in plan.jobs if j.employer is spec
-                if (f := j.fraction_on(day)) is not None), Decimal(0))
+    return sum(
+        (f for j in plan.jobs if j.employer is spec if (f := j.fraction_on(day)) is not None),
+        Decimal(0),
+    )
 
 
 class _SavepointUnitOfWork(UnitOfWork):
@@ -315,8 +358,12 @@ class _SavepointUnitOfWork(UnitOfWork):
         self._savepoint = self.session.begin_nested()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self._savepoint is not None and self._savepoint.is_active:
             self._savepoint.rollback()
         self._savepoint = None
@@ -332,45 +379,84 @@ class _SavepointUnitOfWork(UnitOfWork):
 
 def _add_training(uow: UnitOfWork, plan: Plan, training: TrainingPlan, record_id: str) -> None:
     """Record one training through the trainings service (version 1, recorded by "demo")."""
-    record_training(uow, actor="demo", source=training.source, sender=training.sender,
-                    sender_record_id=record_id,
-                    national_number=plan.persons[training.person].national_number,
-                    enterprise_number=enterprise_number(training.employer.number)
-                    if training.employer else None, data=training.data)
+    record_training(
+        uow,
+        actor="demo",
+        source=training.source,
+        sender=training.sender,
+        sender_record_id=record_id,
+        national_number=plan.persons[training.person].national_number,
+        enterprise_number=enterprise_number(training.employer.number)
+        if training.employer
+        else None,
+        data=training.data,
+    )
 
 
 def load_demo(container: Container, *, seed: int = 2024) -> DemoReport:
     """Load the demo dataset once, in one transaction; a second call adds nothing and says so."""
     with container.uow() as outer:
         session = outer.session
-        if session.scalar(select(Employer.id).where(
-                Employer.enterprise_number.in_(DEMO_ENTERPRISE_NUMBERS)).limit(1)) is not None:
+        if (
+            session.scalar(
+                select(Employer.id)
+                .where(Employer.enterprise_number.in_(DEMO_ENTERPRISE_NUMBERS))
+                .limit(1)
+            )
+            is not None
+        ):
             return DemoReport(0, 0, 0, 0, 0, already_loaded=True)
         plan = build_plan(seed)
         uow = _SavepointUnitOfWork(session)
         for spec in EMPLOYERS:
-            register_employer(uow, enterprise_number=enterprise_number(spec.number),
-                              name=spec.name, full_time_day_minutes=spec.day_minutes)
+            register_employer(
+                uow,
+                enterprise_number=enterprise_number(spec.number),
+                name=spec.name,
+                full_time_day_minutes=spec.day_minutes,
+            )
         for p in plan.persons:
-            register_person(uow, national_number=p.national_number, given_name=p.given_name,
-                            family_name=p.family_name, language=p.language)
+            register_person(
+                uow,
+                national_number=p.national_number,
+                given_name=p.given_name,
+                family_name=p.family_name,
+                language=p.language,
+            )
         for job in plan.jobs:
-            register_employment(uow, RegisterEmployment(
-                national_number=plan.persons[job.person].national_number,
-                enterprise_number=enterprise_number(job.employer.number),
-                start_date=job.start, joint_committee=job.employer.joint_committee,
-                fractions=job.fractions, end_date=job.end,
-                end_reason=job.end_reason.value if job.end_reason else None,
-                suspensions=job.suspensions))
+            register_employment(
+                uow,
+                RegisterEmployment(
+                    national_number=plan.persons[job.person].national_number,
+                    enterprise_number=enterprise_number(job.employer.number),
+                    start_date=job.start,
+                    joint_committee=job.employer.joint_committee,
+                    fractions=job.fractions,
+                    end_date=job.end,
+                    end_reason=job.end_reason.value if job.end_reason else None,
+                    suspensions=job.suspensions,
+                ),
+            )
         for spec in EMPLOYERS:
             for year, quarter in quarters():
                 fte = declared_fte(plan, spec, year, quarter)
                 # no worker at the end of a quarter (the consultancy before it was founded):
                 # a declaration without workers, which the headcount leaves out of its divisor
-                declare_quarter(uow, enterprise_number=enterprise_number(spec.number),
-                                year=year, quarter=quarter, fte=fte, workers_declared=fte > 0)
+                declare_quarter(
+                    uow,
+                    enterprise_number=enterprise_number(spec.number),
+                    year=year,
+                    quarter=quarter,
+                    fte=fte,
+                    workers_declared=fte > 0,
+                )
         for n, training in enumerate(plan.trainings, start=1):
             _add_training(uow, plan, training, f"DEMO-{n:06d}")
         outer.commit()
-    return DemoReport(len(EMPLOYERS), len(plan.persons), len(plan.jobs),
-                      len(EMPLOYERS) * len(quarters()), len(plan.trainings))
+    return DemoReport(
+        len(EMPLOYERS),
+        len(plan.persons),
+        len(plan.jobs),
+        len(EMPLOYERS) * len(quarters()),
+        len(plan.trainings),
+    )

@@ -30,8 +30,9 @@ class EndReason(StrEnum):
             return cls(str(raw))
         except ValueError:
             allowed = ", ".join(m.value for m in cls)
-            raise UnknownCode(f"unknown end reason {raw!r}; expected one of {allowed}",
-                              field=field) from None
+            raise UnknownCode(
+                f"unknown end reason {raw!r}; expected one of {allowed}", field=field
+            ) from None
 
 
 def parse_fraction(raw: object, *, field: str = "work_fraction") -> Fraction:
@@ -52,8 +53,9 @@ def parse_fraction(raw: object, *, field: str = "work_fraction") -> Fraction:
 
 def check_period(start: date, end: date | None, *, field: str = "end_date") -> None:
     if end is not None and end < start:
-        raise InvalidPeriod(f"end date {end.isoformat()} is before start date "
-                            f"{start.isoformat()}", field=field)
+        raise InvalidPeriod(
+            f"end date {end.isoformat()} is before start date {start.isoformat()}", field=field
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +92,9 @@ class EmploymentFacts:
     def __post_init__(self) -> None:
         check_period(self.start, self.end)
         if not self.fractions:
-            raise InvalidWorkFraction("an employment needs at least one work fraction",
-                                      field="fractions")
+            raise InvalidWorkFraction(
+                "an employment needs at least one work fraction", field="fractions"
+            )
         for fp in self.fractions:
             if not 0 < fp.fraction <= 1:
                 raise InvalidWorkFraction(
@@ -100,9 +103,16 @@ class EmploymentFacts:
                 )
 
     @classmethod
-    def build(cls, *, start: date, end: date | None, joint_committee: str,
-              fractions: Sequence[tuple[date, object]], end_reason: EndReason | None = None,
-              suspensions: Sequence[Suspension] = ()) -> EmploymentFacts:
+    def build(
+        cls,
+        *,
+        start: date,
+        end: date | None,
+        joint_committee: str,
+        fractions: Sequence[tuple[date, object]],
+        end_reason: EndReason | None = None,
+        suspensions: Sequence[Suspension] = (),
+    ) -> EmploymentFacts:
         periods = sorted(
             (FractionPeriod(d, parse_fraction(f)) for d, f in fractions), key=lambda p: p.valid_from
         )

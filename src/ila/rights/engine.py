@@ -38,13 +38,15 @@ TIMES = "\u00d7"
 _ONE_DAY = timedelta(days=1)
 _ZERO = Fraction(0)
 _MONTHS = tuple(Fraction(m) for m in range(13))
-_RIGHT_RULE = ("every started calendar month counts as a whole month; a month split by a change "
-               "of work fraction is shared by employed days; suspensions do not reduce the right")
+_RIGHT_RULE = (
+    "every started calendar month counts as a whole month; a month split by a change "
+    "of work fraction is shared by employed days; suspensions do not reduce the right"
+)
 _HEADCOUNT_METHODS = {
     "average": "sum of the FTE declared at the end of each reference quarter / number of quarters "
-               "for which workers were declared",
+    "for which workers were declared",
     "fallback_first_quarter": "no declaration in the reference period: FTE of the workers employed "
-                              "on the last day of the quarter of the first employment after it",
+    "on the last day of the quarter of the first employment after it",
     "none": "no declaration and no later employment: 0 FTE",
 }
 
@@ -75,17 +77,20 @@ def _num(value: Fraction) -> str:
 def two_year_period(year: int) -> int:
     """First year of the two-year period containing ``year`` (2022-23, 2024-25, ...)."""
     if year < FIRST_PERIOD_START:
-        raise InvalidPeriod(f"two-year periods start in {FIRST_PERIOD_START}; got year {year}",
-                            field="year")
+        raise InvalidPeriod(
+            f"two-year periods start in {FIRST_PERIOD_START}; got year {year}", field="year"
+        )
     return year - (year - FIRST_PERIOD_START) % 2
 
 
 def reference_quarters(period_start: int) -> tuple[tuple[int, int], ...]:
     """Q4 of ``period_start - 2`` and Q1-Q3 of ``period_start - 1``, as (year, quarter)."""
     if two_year_period(period_start) != period_start:
-        raise InvalidPeriod(f"{period_start} does not start a two-year period "
-                            f"({FIRST_PERIOD_START}, {FIRST_PERIOD_START + 2}, ...)",
-                            field="period_start")
+        raise InvalidPeriod(
+            f"{period_start} does not start a two-year period "
+            f"({FIRST_PERIOD_START}, {FIRST_PERIOD_START + 2}, ...)",
+            field="period_start",
+        )
     before = period_start - 1
     return (period_start - 2, 4), (before, 1), (before, 2), (before, 3)
 
@@ -96,13 +101,18 @@ def _fte(value: object, field: str) -> Fraction:
     except InvalidOperation:
         raise ValidationError(f"FTE {value!r} is not a number", field=field) from None
     if not number.is_finite() or number < 0:
-        raise ValidationError(f"FTE must be a finite number of at least 0, got {value}",
-                              field=field)
+        raise ValidationError(
+            f"FTE must be a finite number of at least 0, got {value}", field=field
+        )
     return Fraction(number)
 
 
-def compute_headcount(rules: RuleSet, period_start: int, declarations: Iterable[QuarterFTE],
-                      fallback_fte: Decimal | None = None) -> Headcount:
+def compute_headcount(
+    rules: RuleSet,
+    period_start: int,
+    declarations: Iterable[QuarterFTE],
+    fallback_fte: Decimal | None = None,
+) -> Headcount:
     """Average FTE over the reference quarters where workers were declared (art. 50 par. 2)."""
     refs = reference_quarters(period_start)
     declared: dict[tuple[int, int], tuple[Fraction, bool]] = {}
@@ -111,8 +121,11 @@ def compute_headcount(rules: RuleSet, period_start: int, declarations: Iterable[
             raise ValidationError(f"quarter must be 1 to 4, got {q.quarter}", field="quarter")
         key = (q.year, q.quarter)
         if key in declared:
-            raise ValidationError(f"two declarations for {q.year} Q{q.quarter}; give one FTE per "
-                                  "quarter for the legal entity", field="declarations")
+            raise ValidationError(
+                f"two declarations for {q.year} Q{q.quarter}; give one FTE per "
+                "quarter for the legal entity",
+                field="declarations",
+            )
         declared[key] = (_fte(q.fte, "fte"), q.workers_declared)
     used = tuple(k for k in refs if k in declared and declared[k][1])
     total = sum((declared[k][0] for k in used), _ZERO)
@@ -130,8 +143,13 @@ def compute_headcount(rules: RuleSet, period_start: int, declarations: Iterable[
         "period": [period_start, period_start + 1],
         "method": method,
         "reference_quarters": [
-            {"year": y, "quarter": q, "fte": str(declared[(y, q)][0]) if (y, q) in declared
-             else None, "used": (y, q) in used} for y, q in refs
+            {
+                "year": y,
+                "quarter": q,
+                "fte": str(declared[(y, q)][0]) if (y, q) in declared else None,
+                "used": (y, q) in used,
+            }
+            for y, q in refs
         ],
         "sum": str(total),
         "divisor": len(used),
@@ -156,23 +174,25 @@ def _share(month: int, lo: date, hi: date, s: date, e: date) -> tuple[int, int]:
     """Days lo..hi of a month over the employed days s..e of that month (numerator, denominator)."""
     y, m = divmod(month, 12)
     first, last = date(y, m + 1, 1), date(y, m + 1, monthrange(y, m + 1)[1])
-    return ((min(last, hi) - max(first, lo)).days + 1,
-            (min(last, e) - max(first, s)).days + 1)
+    return ((min(last, hi) - max(first, lo)).days + 1, (min(last, e) - max(first, s)).days + 1)
 
 
-def _slices(fractions: tuple[FractionPeriod, ...], start: date, s: date, e: date
-            ) -> list[tuple[date, date, Fraction]]:
+def _slices(
+    fractions: tuple[FractionPeriod, ...], start: date, s: date, e: date
+) -> list[tuple[date, date, Fraction]]:
     """Constant-fraction slices of the employed days s..e (equal neighbours merged)."""
     if fractions[0].valid_from > start:
-        raise InvalidWorkFraction("the first work fraction starts after the employment start",
-                                  field="fractions")
+        raise InvalidWorkFraction(
+            "the first work fraction starts after the employment start", field="fractions"
+        )
     if len(fractions) == 1:
         return [(s, e, fractions[0].fraction)]
     out: list[tuple[date, date, Fraction]] = []
     for fp, nxt in zip(fractions, (*fractions[1:], None), strict=True):
         if nxt is not None and nxt.valid_from <= fp.valid_from:
-            raise InvalidWorkFraction("work fractions must be sorted by valid_from, one per date",
-                                      field="fractions")
+            raise InvalidWorkFraction(
+                "work fractions must be sorted by valid_from, one per date", field="fractions"
+            )
         lo = max(fp.valid_from, s)
         hi = e if nxt is None or nxt.valid_from > e else nxt.valid_from - _ONE_DAY
         if lo > hi:
@@ -184,8 +204,9 @@ def _slices(fractions: tuple[FractionPeriod, ...], start: date, s: date, e: date
     return out
 
 
-def annual_right(rules: RuleSet, year: int, employment: EmploymentFacts,
-                 headcount: Headcount) -> RightResult:
+def annual_right(
+    rules: RuleSet, year: int, employment: EmploymentFacts, headcount: Headcount
+) -> RightResult:
     """``right = A x B x C`` for one employment and one year (rules.md 1.3).
 
     Each calendar month with at least one employed day counts whole; a month split by a change of
@@ -193,21 +214,34 @@ def annual_right(rules: RuleSet, year: int, employment: EmploymentFacts,
     """
     period_start = headcount.period_start
     if period_start != two_year_period(year):
-        raise InvalidPeriod(f"the headcount is for the period starting {period_start}, year "
-                            f"{year} needs the one starting {two_year_period(year)}",
-                            field="headcount")
+        raise InvalidPeriod(
+            f"the headcount is for the period starting {period_start}, year "
+            f"{year} needs the one starting {two_year_period(year)}",
+            field="headcount",
+        )
     regime = rules.regime_for(year, headcount.band, employment.joint_committee)
     a = regime.individual_days_per_year
     fte = headcount.fte
     derivation: Derivation = {
         "rule_set_version": rules.version,
         "year": year,
-        "regime": {"id": regime.id, "source": regime.source, "cct": regime.cct,
-                   "kind": str(regime.kind), "joint_committee": regime.joint_committee,
-                   "band": str(regime.band), "note": regime.note},
+        "regime": {
+            "id": regime.id,
+            "source": regime.source,
+            "cct": regime.cct,
+            "kind": str(regime.kind),
+            "joint_committee": regime.joint_committee,
+            "band": str(regime.band),
+            "note": regime.note,
+        },
         "joint_committee": employment.joint_committee,
-        "headcount": {"fte": str(fte), "fte_2dp": fmt2(fte), "band": str(headcount.band),
-                      "method": headcount.method, "period": [period_start, period_start + 1]},
+        "headcount": {
+            "fte": str(fte),
+            "fte_2dp": fmt2(fte),
+            "band": str(headcount.band),
+            "method": headcount.method,
+            "period": [period_start, period_start + 1],
+        },
         "A": str(a),
     }
     first_day = date(year, 1, 1)
@@ -216,35 +250,62 @@ def annual_right(rules: RuleSet, year: int, employment: EmploymentFacts,
     if e is None or e.year > year:
         e = date(year, 12, 31)
     if s > e:
-        derivation.update(periods=[], months=0, C="0/12", total="0", total_2dp="0.00",
-                          formula=f"not employed in {year}: 0 days",
-                          note=f"the employment does not overlap {year}")
+        derivation.update(
+            periods=[],
+            months=0,
+            C="0/12",
+            total="0",
+            total_2dp="0.00",
+            formula=f"not employed in {year}: 0 days",
+            note=f"the employment does not overlap {year}",
+        )
         return RightResult(year, _ZERO, a, regime, (), derivation)
     month_count = (e.year - s.year) * 12 + e.month - s.month + 1
     slices = _slices(employment.fractions, employment.start, s, e)
     s_iso, e_iso = s.isoformat(), e.isoformat()
     if len(slices) == 1:  # the common case: one fraction for the whole employed part of the year
         b = slices[0][2]
-        total = Fraction(a.numerator * b.numerator * month_count,
-                         a.denominator * b.denominator * 12)
-        periods: tuple[PeriodFactor, ...] = (
-            PeriodFactor(s, e, b, _MONTHS[month_count], total),
+        total = Fraction(
+            a.numerator * b.numerator * month_count, a.denominator * b.denominator * 12
         )
+        periods: tuple[PeriodFactor, ...] = (PeriodFactor(s, e, b, _MONTHS[month_count], total),)
         total_str, total_2dp = str(total), fmt2(total)
-        rows = [{"start": s_iso, "end": e_iso, "B": str(b), "months": str(month_count),
-                 "days": total_str, "days_2dp": total_2dp}]
+        rows = [
+            {
+                "start": s_iso,
+                "end": e_iso,
+                "B": str(b),
+                "months": str(month_count),
+                "days": total_str,
+                "days_2dp": total_2dp,
+            }
+        ]
         product = f"{_num(b)} {TIMES} {month_count}/12"
     else:
         periods = tuple(_split_periods(a, slices, s, e))
         total = sum((p.days for p in periods), _ZERO)
         total_str, total_2dp = str(total), fmt2(total)
-        rows = [{"start": p.start.isoformat(), "end": p.end.isoformat(), "B": str(p.fraction),
-                 "months": str(p.months), "days": str(p.days), "days_2dp": fmt2(p.days)}
-                for p in periods]
-        product = "(" + " + ".join(f"{_num(p.fraction)} {TIMES} ({p.months})/12"
-                                   if p.months.denominator > 1 else
-                                   f"{_num(p.fraction)} {TIMES} {p.months}/12"
-                                   for p in periods) + ")"
+        rows = [
+            {
+                "start": p.start.isoformat(),
+                "end": p.end.isoformat(),
+                "B": str(p.fraction),
+                "months": str(p.months),
+                "days": str(p.days),
+                "days_2dp": fmt2(p.days),
+            }
+            for p in periods
+        ]
+        product = (
+            "("
+            + " + ".join(
+                f"{_num(p.fraction)} {TIMES} ({p.months})/12"
+                if p.months.denominator > 1
+                else f"{_num(p.fraction)} {TIMES} {p.months}/12"
+                for p in periods
+            )
+            + ")"
+        )
     derivation.update(
         employed={"from": s_iso, "to": e_iso},
         periods=rows,
@@ -260,17 +321,22 @@ def annual_right(rules: RuleSet, year: int, employment: EmploymentFacts,
     return RightResult(year, total, a, regime, periods, derivation)
 
 
-def _split_periods(a: Fraction, slices: list[tuple[date, date, Fraction]], s: date, e: date
-                   ) -> Iterable[PeriodFactor]:
+def _split_periods(
+    a: Fraction, slices: list[tuple[date, date, Fraction]], s: date, e: date
+) -> Iterable[PeriodFactor]:
     for lo, hi, b in slices:
         fm, lm = _month_index(lo), _month_index(hi)
         num, den = _share(fm, lo, hi, s, e)
         if lm != fm:  # first and last month shared with other fractions, whole months between
             n2, d2 = _share(lm, lo, hi, s, e)
             num, den = num * d2 + n2 * den + (lm - fm - 1) * den * d2, den * d2
-        yield PeriodFactor(lo, hi, b, Fraction(num, den),
-                           Fraction(a.numerator * b.numerator * num,
-                                    a.denominator * b.denominator * den * 12))
+        yield PeriodFactor(
+            lo,
+            hi,
+            b,
+            Fraction(num, den),
+            Fraction(a.numerator * b.numerator * num, a.denominator * b.denominator * den * 12),
+        )
 
 
 def collective_pool(regime: Regime, headcount: Headcount) -> Fraction | None:
@@ -297,9 +363,9 @@ class YearInput:
 
 _DEPARTURE_TEXT = {
     DepartureOutcome.FORFEITED: "employment ended by resignation or dismissal for serious cause: "
-                                "the remaining days are lost",
+    "the remaining days are lost",
     DepartureOutcome.NOTICE_OR_INDEMNITY: "dismissal: the remaining days are to be taken during "
-                                          "the notice or valued in the notice indemnity",
+    "the notice or valued in the notice indemnity",
     DepartureOutcome.LAPSES: "employment ended: the remaining days lapse on the end date",
 }
 
@@ -307,20 +373,26 @@ _DEPARTURE_TEXT = {
 def _checked(item: YearInput, prev: LedgerYear | None) -> tuple[Fraction, Fraction]:
     entitlement, used = Fraction(item.entitlement), Fraction(item.used)
     if prev is not None and item.year <= prev.year:
-        raise InvalidPeriod(f"ledger years must be ascending without repeats: {item.year} "
-                            f"after {prev.year}", field="year")
+        raise InvalidPeriod(
+            f"ledger years must be ascending without repeats: {item.year} after {prev.year}",
+            field="year",
+        )
     if entitlement < 0 or used < 0:
-        raise InvalidDuration(f"{item.year}: entitlement and used days cannot be negative",
-                              field="entitlement" if entitlement < 0 else "used")
+        raise InvalidDuration(
+            f"{item.year}: entitlement and used days cannot be negative",
+            field="entitlement" if entitlement < 0 else "used",
+        )
     end = item.employment_end
     if end is not None and end.year != item.year:
-        raise InvalidPeriod(f"employment end {end.isoformat()} is not in {item.year}",
-                            field="employment_end")
+        raise InvalidPeriod(
+            f"employment end {end.isoformat()} is not in {item.year}", field="employment_end"
+        )
     return entitlement, used
 
 
-def _carried_in(prev: LedgerYear | None, year: int, window: tuple[int, int]
-                ) -> tuple[Fraction, str]:
+def _carried_in(
+    prev: LedgerYear | None, year: int, window: tuple[int, int]
+) -> tuple[Fraction, str]:
     if prev is None:
         return _ZERO, "first year of the account"
     if prev.year != year - 1:
@@ -363,25 +435,45 @@ def fold_ledger(rules: RuleSet, years: Sequence[YearInput]) -> list[LedgerYear]:
             "year": item.year,
             "window": [window[0], window[1]],
             "window_source": rules.sources.get("windows"),
-            **{key: _days_dict(value) for key, value in (
-                ("entitlement", entitlement), ("carried_in", carried_in), ("used", used),
-                ("balance", balance), ("carried_out", carried_out), ("expiring", expiring))},
+            **{
+                key: _days_dict(value)
+                for key, value in (
+                    ("entitlement", entitlement),
+                    ("carried_in", carried_in),
+                    ("used", used),
+                    ("balance", balance),
+                    ("carried_out", carried_out),
+                    ("expiring", expiring),
+                )
+            },
             "carried_in_reason": why_in,
             "balance_formula": f"{_num(entitlement)} + {_num(carried_in)} - {_num(used)} = "
-                               f"{fmt2(balance)}",
+            f"{fmt2(balance)}",
             "carried_out_reason": why_out,
             "expires_on": expires_on.isoformat(),
             "departure": None if departure is None else departure.value,
-            "end_reason": None if end is None or item.end_reason is None
-            else item.end_reason.value,
+            "end_reason": None if end is None or item.end_reason is None else item.end_reason.value,
         }
         if departure is DepartureOutcome.NOTICE_OR_INDEMNITY:
             derivation["open_credit_at_departure"] = _days_dict(remaining)
         if balance < 0:
-            derivation["note"] = ("more days used than due: the over-consumption is not deducted "
-                                  "from the next year (decision, rules.md 1.6)")
-        prev = LedgerYear(item.year, entitlement, used, carried_in, balance, carried_out,
-                          expiring, window, expires_on, departure, derivation)
+            derivation["note"] = (
+                "more days used than due: the over-consumption is not deducted "
+                "from the next year (decision, rules.md 1.6)"
+            )
+        prev = LedgerYear(
+            item.year,
+            entitlement,
+            used,
+            carried_in,
+            balance,
+            carried_out,
+            expiring,
+            window,
+            expires_on,
+            departure,
+            derivation,
+        )
         out.append(prev)
     return out
 
@@ -391,8 +483,9 @@ def fold_ledger(rules: RuleSet, years: Sequence[YearInput]) -> list[LedgerYear]:
 
 def _check_day_minutes(day_minutes: int) -> None:
     if day_minutes <= 0:
-        raise InvalidDuration(f"a training day must last more than 0 minutes, got {day_minutes}",
-                              field="day_minutes")
+        raise InvalidDuration(
+            f"a training day must last more than 0 minutes, got {day_minutes}", field="day_minutes"
+        )
 
 
 def days_to_minutes(days: Fraction, day_minutes: int) -> Fraction:
@@ -405,8 +498,9 @@ def minutes_to_days(minutes: Fraction | int, day_minutes: int) -> Fraction:
     """Exact days of a duration in minutes (a training's duration: never negative)."""
     _check_day_minutes(day_minutes)
     if minutes < 0:
-        raise InvalidDuration(f"a duration cannot be negative, got {minutes} minutes",
-                              field="minutes")
+        raise InvalidDuration(
+            f"a duration cannot be negative, got {minutes} minutes", field="minutes"
+        )
     return Fraction(minutes) / day_minutes
 
 

@@ -34,20 +34,25 @@ def employer_ids(session: Session) -> list[int]:
     return list(session.scalars(select(Employer.id).order_by(Employer.id)))
 
 
-def quarter_declarations(session: Session, employer_id: int, years: tuple[int, int],
-                         ) -> list[QuarterFTE]:
+def quarter_declarations(
+    session: Session,
+    employer_id: int,
+    years: tuple[int, int],
+) -> list[QuarterFTE]:
     rows = session.execute(
-        select(QuarterlyFte.year, QuarterlyFte.quarter, QuarterlyFte.fte,
-               QuarterlyFte.workers_declared)
-        .where(QuarterlyFte.employer_id == employer_id,
-               QuarterlyFte.year.between(years[0], years[1]))
+        select(
+            QuarterlyFte.year, QuarterlyFte.quarter, QuarterlyFte.fte, QuarterlyFte.workers_declared
+        ).where(
+            QuarterlyFte.employer_id == employer_id, QuarterlyFte.year.between(years[0], years[1])
+        )
     )
     return [QuarterFTE(y, q, fte, declared) for y, q, fte, declared in rows]
 
 
 def _active_on(day: date) -> object:
-    return and_(Employment.start_date <= day,
-                or_(Employment.end_date.is_(None), Employment.end_date >= day))
+    return and_(
+        Employment.start_date <= day, or_(Employment.end_date.is_(None), Employment.end_date >= day)
+    )
 
 
 def fallback_fte(session: Session, employer_id: int, after: date) -> Decimal | None:
@@ -55,9 +60,12 @@ def fallback_fte(session: Session, employer_id: int, after: date) -> Decimal | N
     after ``after`` (rules 1.2, when nothing was declared in the reference period)."""
     first = session.scalar(
         select(Employment.start_date)
-        .where(Employment.employer_id == employer_id,
-               or_(Employment.end_date.is_(None), Employment.end_date >= after))
-        .order_by(Employment.start_date).limit(1)
+        .where(
+            Employment.employer_id == employer_id,
+            or_(Employment.end_date.is_(None), Employment.end_date >= after),
+        )
+        .order_by(Employment.start_date)
+        .limit(1)
     )
     if first is None:
         return None
@@ -75,21 +83,37 @@ def fallback_fte(session: Session, employer_id: int, after: date) -> Decimal | N
     return total
 
 
-def _facts(session: Session, employer_id: int, first_day: date, last_day: date,
-           person_id: int | None = None) -> dict[int, list[EmploymentFacts]]:
+def _facts(
+    session: Session,
+    employer_id: int,
+    first_day: date,
+    last_day: date,
+    person_id: int | None = None,
+) -> dict[int, list[EmploymentFacts]]:
     query = (
-        select(Employment.id, Employment.person_id, Employment.start_date, Employment.end_date,
-               Employment.joint_committee, Employment.end_reason, WorkFraction.valid_from,
-               WorkFraction.fraction)
+        select(
+            Employment.id,
+            Employment.person_id,
+            Employment.start_date,
+            Employment.end_date,
+            Employment.joint_committee,
+            Employment.end_reason,
+            WorkFraction.valid_from,
+            WorkFraction.fraction,
+        )
         .join(WorkFraction, WorkFraction.employment_id == Employment.id)
-        .where(Employment.employer_id == employer_id, Employment.start_date <= last_day,
-               or_(Employment.end_date.is_(None), Employment.end_date >= first_day))
+        .where(
+            Employment.employer_id == employer_id,
+            Employment.start_date <= last_day,
+            or_(Employment.end_date.is_(None), Employment.end_date >= first_day),
+        )
         .order_by(Employment.id, WorkFraction.valid_from)
     )
     if person_id is not None:
         query = query.where(Employment.person_id == person_id)
-    by_employment: dict[int, tuple[int, date, date | None, str, str | None,
-                                   list[FractionPeriod]]] = {}
+    by_employment: dict[
+        int, tuple[int, date, date | None, str, str | None, list[FractionPeriod]]
+    ] = {}
     for emp_id, pid, start, end, jc, reason, valid_from, fraction in session.execute(query):
         entry = by_employment.get(emp_id)
         if entry is None:
@@ -97,29 +121,44 @@ def _facts(session: Session, employer_id: int, first_day: date, last_day: date,
         entry[5].append(FractionPeriod(max(valid_from, start), Fraction(fraction)))
     result: dict[int, list[EmploymentFacts]] = defaultdict(list)
     for pid, start, end, jc, reason, fractions in by_employment.values():
-        result[pid].append(EmploymentFacts(start, end, jc, tuple(fractions),
-                                           EndReason(reason) if reason else None))
+        result[pid].append(
+            EmploymentFacts(start, end, jc, tuple(fractions), EndReason(reason) if reason else None)
+        )
     return result
 
 
-def employments_in_year(session: Session, employer_id: int, year: int,
-                        person_id: int | None = None) -> dict[int, list[EmploymentFacts]]:
+def employments_in_year(
+    session: Session, employer_id: int, year: int, person_id: int | None = None
+) -> dict[int, list[EmploymentFacts]]:
     """Employments of this employer overlapping ``year``, per person."""
     return _facts(session, employer_id, date(year, 1, 1), date(year, 12, 31), person_id)
 
 
-def employments_of(session: Session, person_id: int, employer_id: int,
-                   ) -> list[EmploymentFacts]:
+def employments_of(
+    session: Session,
+    person_id: int,
+    employer_id: int,
+) -> list[EmploymentFacts]:
     return _facts(session, employer_id, date.min, date.max, person_id).get(person_id, [])
 
 
-def current_rights(session: Session, employer_id: int, year: int,
-                   person_id: int | None = None) -> dict[int, CurrentRight]:
-    query = (select(RightVersion.person_id, RightVersion.id, RightVersion.version,
-                    RightVersion.computed_days, RightVersion.rule_version,
-                    RightVersion.regime_id, RightVersion.set_days, RightVersion.set_reason)
-             .where(RightVersion.employer_id == employer_id, RightVersion.year == year,
-                    RightVersion.superseded_at.is_(None)))
+def current_rights(
+    session: Session, employer_id: int, year: int, person_id: int | None = None
+) -> dict[int, CurrentRight]:
+    query = select(
+        RightVersion.person_id,
+        RightVersion.id,
+        RightVersion.version,
+        RightVersion.computed_days,
+        RightVersion.rule_version,
+        RightVersion.regime_id,
+        RightVersion.set_days,
+        RightVersion.set_reason,
+    ).where(
+        RightVersion.employer_id == employer_id,
+        RightVersion.year == year,
+        RightVersion.superseded_at.is_(None),
+    )
     if person_id is not None:
         query = query.where(RightVersion.person_id == person_id)
     return {row[0]: CurrentRight(*row[1:]) for row in session.execute(query)}

@@ -26,10 +26,21 @@ from ila.rights.domain import DepartureOutcome, Regime, RegimeKind, SizeBand
 UNSPECIFIED_REASON = "unspecified"
 """Departure row used when an employment ends without a reason."""
 
-_REGIME_FIELDS = frozenset({
-    "id", "joint_committee", "band", "kind", "valid_from", "valid_to", "individual_days_per_year",
-    "collective_days_per_period_per_fte", "source", "cct", "note",
-})
+_REGIME_FIELDS = frozenset(
+    {
+        "id",
+        "joint_committee",
+        "band",
+        "kind",
+        "valid_from",
+        "valid_to",
+        "individual_days_per_year",
+        "collective_days_per_period_per_fte",
+        "source",
+        "cct",
+        "note",
+    }
+)
 _GENERAL_TABLES = ("ruleset", "bands", "windows", "departure")
 
 Document = tuple[str, Mapping[str, Any]]
@@ -90,7 +101,8 @@ class RuleSet:
             except InvalidJointCommittee:
                 raise InvalidJointCommittee(
                     f"{joint_committee!r} is not a joint-committee code (formats: 200, 225.01, "
-                    "305.02.09)", field="joint_committee",
+                    "305.02.09)",
+                    field="joint_committee",
                 ) from None
             codes = (*parents, None)
         for code in codes:
@@ -100,8 +112,11 @@ class RuleSet:
                     return regime
         raise RuleNotFound(
             f"no training-right rule covers {year} for band {band.value} (joint committee "
-            f"{joint_committee or 'none'}); rule set {self.version}", field="year",
-            year=year, band=band.value, joint_committee=joint_committee,
+            f"{joint_committee or 'none'}); rule set {self.version}",
+            field="year",
+            year=year,
+            band=band.value,
+            joint_committee=joint_committee,
         )
 
     def window_for(self, year: int) -> tuple[int, int]:
@@ -110,8 +125,11 @@ class RuleSet:
         if tw is not None and tw[0] <= year <= tw[1]:
             return tw
         if year < self.window_anchor:
-            raise RuleNotFound(f"no carry-over window covers {year} (rule set {self.version})",
-                               field="year", year=year)
+            raise RuleNotFound(
+                f"no carry-over window covers {year} (rule set {self.version})",
+                field="year",
+                year=year,
+            )
         first = year - (year - self.window_anchor) % self.window_length
         return first, first + self.window_length - 1
 
@@ -129,8 +147,9 @@ def load_rules(extra_dir: pathlib.Path | None = None) -> RuleSet:
     if not extra_dir.is_dir():
         raise ConfigurationError(f"rule directory {extra_dir} does not exist or is not a directory")
     paths = sorted(extra_dir.glob("*.toml"))
-    rules = rules_from_documents([*shipped_documents(), *(_read(str(p), p.read_bytes())
-                                                            for p in paths)])
+    rules = rules_from_documents(
+        [*shipped_documents(), *(_read(str(p), p.read_bytes()) for p in paths)]
+    )
     if not paths:
         return rules
     return dataclasses.replace(rules, version=f"{rules.version}+{'.'.join(p.stem for p in paths)}")
@@ -167,18 +186,22 @@ def rules_from_documents(documents: Iterable[Document]) -> RuleSet:
         for key, value in doc.items():
             if key == "regime":
                 rows = _as_list_of_tables(name, key, value)
-                regimes.extend((name, i, _parse_regime(name, i, row)) for i, row in
-                               enumerate(rows, start=1))
+                regimes.extend(
+                    (name, i, _parse_regime(name, i, row)) for i, row in enumerate(rows, start=1)
+                )
             elif key in _GENERAL_TABLES:
                 if key != "departure" and not isinstance(value, dict):
                     raise ConfigurationError(f"{name}: [{key}] must be a table")
                 if key in general:
-                    raise ConfigurationError(f"{name}: [{key}] is already defined in "
-                                             f"{general[key][0]}")
+                    raise ConfigurationError(
+                        f"{name}: [{key}] is already defined in {general[key][0]}"
+                    )
                 general[key] = (name, value)
             else:
-                raise ConfigurationError(f"{name}: unknown table [{key}]; expected regime or "
-                                         f"{', '.join(_GENERAL_TABLES)}")
+                raise ConfigurationError(
+                    f"{name}: unknown table [{key}]; expected regime or "
+                    f"{', '.join(_GENERAL_TABLES)}"
+                )
     for key in _GENERAL_TABLES:
         if key not in general:
             raise ConfigurationError(f"rule data has no [{key}] table (files: {', '.join(names)})")
@@ -188,8 +211,9 @@ def rules_from_documents(documents: Iterable[Document]) -> RuleSet:
     low = _days(bands_file, "[bands]", bands, "from_10_to_19")
     high = _days(bands_file, "[bands]", bands, "at_least_20")
     if not 0 < low < high:
-        raise ConfigurationError(f"{bands_file}: [bands]: thresholds must satisfy "
-                                 f"0 < from_10_to_19 < at_least_20")
+        raise ConfigurationError(
+            f"{bands_file}: [bands]: thresholds must satisfy 0 < from_10_to_19 < at_least_20"
+        )
     anchor, length, transitional = _parse_windows(*general["windows"])
     departures, unspecified = _parse_departures(*general["departure"])
     return RuleSet(
@@ -215,8 +239,7 @@ def _as_list_of_tables(name: str, key: str, value: Any) -> list[Mapping[str, Any
     return value
 
 
-def _text(name: str, where: str, row: Mapping[str, Any], key: str, *, required: bool = True
-          ) -> str:
+def _text(name: str, where: str, row: Mapping[str, Any], key: str, *, required: bool = True) -> str:
     value = row.get(key)
     if value is None and not required:
         return ""
@@ -244,16 +267,19 @@ def _days(name: str, where: str, row: Mapping[str, Any], key: str) -> Fraction:
         except (ValueError, ZeroDivisionError):
             result = None
     if result is None:
-        raise ConfigurationError(f"{name}: {where}: '{key}' must be a number of days "
-                                 f"(e.g. 5, \"2.5\", \"9/2\"), got {value!r}")
+        raise ConfigurationError(
+            f"{name}: {where}: '{key}' must be a number of days "
+            f'(e.g. 5, "2.5", "9/2"), got {value!r}'
+        )
     if result < 0:
         raise ConfigurationError(f"{name}: {where}: '{key}' cannot be negative, got {value!r}")
     return result
 
 
 def _parse_regime(name: str, index: int, row: Mapping[str, Any]) -> Regime:
-    where = f"regime row {index}" + (f" (id {row['id']!r})" if isinstance(row.get("id"), str)
-                                     else "")
+    where = f"regime row {index}" + (
+        f" (id {row['id']!r})" if isinstance(row.get("id"), str) else ""
+    )
     unknown = sorted(set(row) - _REGIME_FIELDS)
     if unknown:
         raise ConfigurationError(f"{name}: {where}: unknown field(s) {', '.join(unknown)}")
@@ -274,14 +300,16 @@ def _parse_regime(name: str, index: int, row: Mapping[str, Any]) -> Regime:
     valid_from = _int(name, where, row, "valid_from")
     valid_to = _int(name, where, row, "valid_to") if "valid_to" in row else None
     if valid_to is not None and valid_to < valid_from:
-        raise ConfigurationError(f"{name}: {where}: valid_to {valid_to} is before valid_from "
-                                 f"{valid_from}")
+        raise ConfigurationError(
+            f"{name}: {where}: valid_to {valid_to} is before valid_from {valid_from}"
+        )
     collective = None
     if kind is RegimeKind.COLLECTIVE:
         collective = _days(name, where, row, "collective_days_per_period_per_fte")
     elif "collective_days_per_period_per_fte" in row:
-        raise ConfigurationError(f"{name}: {where}: an individual regime has no "
-                                 "collective_days_per_period_per_fte")
+        raise ConfigurationError(
+            f"{name}: {where}: an individual regime has no collective_days_per_period_per_fte"
+        )
     return Regime(
         id=regime_id,
         joint_committee=jc,
@@ -303,8 +331,10 @@ def _check_overlaps(rows: list[tuple[str, int, Regime]]) -> None:
     for name, index, regime in rows:
         if regime.id in seen:
             first = seen[regime.id]
-            raise ConfigurationError(f"{name}: regime row {index}: id {regime.id!r} is already "
-                                     f"used in {first[0]} row {first[1]}")
+            raise ConfigurationError(
+                f"{name}: regime row {index}: id {regime.id!r} is already "
+                f"used in {first[0]} row {first[1]}"
+            )
         seen[regime.id] = (name, index)
         groups.setdefault((regime.joint_committee, regime.band), []).append((name, index, regime))
     for (jc, band), group in groups.items():
@@ -328,13 +358,15 @@ def _parse_windows(name: str, table: Any) -> tuple[int, int, tuple[int, int] | N
     first = _int(name, "[windows]", table, "transitional_first")
     last = _int(name, "[windows]", table, "transitional_last")
     if not first <= last == anchor - 1:
-        raise ConfigurationError(f"{name}: [windows]: the transitional window must end the year "
-                                 "before the anchor")
+        raise ConfigurationError(
+            f"{name}: [windows]: the transitional window must end the year before the anchor"
+        )
     return anchor, length, (first, last)
 
 
-def _parse_departures(name: str, value: Any
-                      ) -> tuple[dict[EndReason, DepartureOutcome], DepartureOutcome]:
+def _parse_departures(
+    name: str, value: Any
+) -> tuple[dict[EndReason, DepartureOutcome], DepartureOutcome]:
     outcomes: dict[str, DepartureOutcome] = {}
     for index, row in enumerate(_as_list_of_tables(name, "departure", value), start=1):
         where = f"departure row {index}"
@@ -347,8 +379,10 @@ def _parse_departures(name: str, value: Any
         try:
             outcomes[reason] = DepartureOutcome(str(row.get("outcome")))
         except ValueError:
-            raise ConfigurationError(f"{name}: {where}: unknown outcome {row.get('outcome')!r} "
-                                     f"(expected {', '.join(DepartureOutcome)})") from None
+            raise ConfigurationError(
+                f"{name}: {where}: unknown outcome {row.get('outcome')!r} "
+                f"(expected {', '.join(DepartureOutcome)})"
+            ) from None
     missing = [r for r in (*EndReason, UNSPECIFIED_REASON) if r not in outcomes]
     if missing:
         raise ConfigurationError(f"{name}: [[departure]] has no row for {', '.join(missing)}")

@@ -43,8 +43,9 @@ Progress = Callable[[int, int], None]
 def headcount_for(session: Session, rules: RuleSet, employer_id: int, year: int) -> Headcount:
     period = two_year_period(year)
     quarters = reference_quarters(period)
-    declarations = repo.quarter_declarations(session, employer_id,
-                                             (quarters[0][0], quarters[-1][0]))
+    declarations = repo.quarter_declarations(
+        session, employer_id, (quarters[0][0], quarters[-1][0])
+    )
     fallback = None
     if not any(d.workers_declared and (d.year, d.quarter) in quarters for d in declarations):
         fallback = repo.fallback_fte(session, employer_id, date(period - 1, 10, 1))
@@ -62,17 +63,30 @@ def compute_person(rules: RuleSet, year: int, facts: Sequence[Any], hc: Headcoun
     """The right of one person with one employer: the sum over their employments that year."""
     results = [annual_right(rules, year, f, hc) for f in facts]
     if not results:
-        return Computed(Fraction(0), None, {"rule_version": rules.version, "year": year,
-                                            "note": "no employment with this employer this year",
-                                            "total": "0"})
+        return Computed(
+            Fraction(0),
+            None,
+            {
+                "rule_version": rules.version,
+                "year": year,
+                "note": "no employment with this employer this year",
+                "total": "0",
+            },
+        )
     if len(results) == 1:
         return Computed(results[0].days, results[0].regime.id, results[0].derivation)
     total = sum((r.days for r in results), Fraction(0))
-    return Computed(total, results[-1].regime.id, {
-        "rule_version": rules.version, "year": year,
-        "employments": [r.derivation for r in results],
-        "total": fraction_str(total), "total_days": f"{to_storage(total):.2f}",
-    })
+    return Computed(
+        total,
+        results[-1].regime.id,
+        {
+            "rule_version": rules.version,
+            "year": year,
+            "employments": [r.derivation for r in results],
+            "total": fraction_str(total),
+            "total_days": f"{to_storage(total):.2f}",
+        },
+    )
 
 
 @dataclass
@@ -90,22 +104,39 @@ class ComputeReport:
         return self.created + self.updated + self.unchanged
 
 
-def _version_row(person_id: int, employer_id: int, year: int, version: int, computed: Computed,
-                 rules: RuleSet, prior: repo.CurrentRight | None, now: datetime,
-                 actor: str) -> dict[str, Any]:
+def _version_row(
+    person_id: int,
+    employer_id: int,
+    year: int,
+    version: int,
+    computed: Computed,
+    rules: RuleSet,
+    prior: repo.CurrentRight | None,
+    now: datetime,
+    actor: str,
+) -> dict[str, Any]:
     return {
-        "person_id": person_id, "employer_id": employer_id, "year": year, "version": version,
-        "operation": Operation.COMPUTE.value, "recorded_at": now, "superseded_at": None,
-        "recorded_by": actor, "reason": f"computed with rules {rules.version}",
-        "computed_days": to_storage(computed.days), "rule_version": rules.version,
-        "regime_id": computed.regime_id, "derivation": computed.derivation,
+        "person_id": person_id,
+        "employer_id": employer_id,
+        "year": year,
+        "version": version,
+        "operation": Operation.COMPUTE.value,
+        "recorded_at": now,
+        "superseded_at": None,
+        "recorded_by": actor,
+        "reason": f"computed with rules {rules.version}",
+        "computed_days": to_storage(computed.days),
+        "rule_version": rules.version,
+        "regime_id": computed.regime_id,
+        "derivation": computed.derivation,
         "set_days": prior.set_days if prior else None,
         "set_reason": prior.set_reason if prior else None,
     }
 
 
-def compute_employer_year(session: Session, rules: RuleSet, employer_id: int, year: int,
-                          report: ComputeReport, actor: str) -> None:
+def compute_employer_year(
+    session: Session, rules: RuleSet, employer_id: int, year: int, report: ComputeReport, actor: str
+) -> None:
     """Compute and store one employer's rights for one year; a new version only on change."""
     hc = headcount_for(session, rules, employer_id, year)
     facts = repo.employments_in_year(session, employer_id, year)
@@ -117,28 +148,47 @@ def compute_employer_year(session: Session, rules: RuleSet, employer_id: int, ye
         computed = compute_person(rules, year, facts.get(person_id, ()), hc)
         prior = current.get(person_id)
         if prior is not None:
-            if (prior.computed_days == to_storage(computed.days)
-                    and prior.rule_version == rules.version
-                    and prior.regime_id == computed.regime_id):
+            if (
+                prior.computed_days == to_storage(computed.days)
+                and prior.rule_version == rules.version
+                and prior.regime_id == computed.regime_id
+            ):
                 report.unchanged += 1
                 continue
             superseded.append(prior.id)
             report.updated += 1
         else:
             report.created += 1
-        rows.append(_version_row(person_id, employer_id, year,
-                                 prior.version + 1 if prior else 1, computed, rules, prior,
-                                 now, actor))
+        rows.append(
+            _version_row(
+                person_id,
+                employer_id,
+                year,
+                prior.version + 1 if prior else 1,
+                computed,
+                rules,
+                prior,
+                now,
+                actor,
+            )
+        )
     for start in range(0, len(superseded), 1000):
-        session.execute(update(RightVersion)
-                        .where(RightVersion.id.in_(superseded[start:start + 1000]))
-                        .values(superseded_at=now))
+        session.execute(
+            update(RightVersion)
+            .where(RightVersion.id.in_(superseded[start : start + 1000]))
+            .values(superseded_at=now)
+        )
     if rows:
         session.execute(insert(RightVersion), rows)
 
 
-def compute_year(container: Container, year: int, *, actor: str = "system:rights-compute",
-                 progress: Progress | None = None) -> ComputeReport:
+def compute_year(
+    container: Container,
+    year: int,
+    *,
+    actor: str = "system:rights-compute",
+    progress: Progress | None = None,
+) -> ComputeReport:
     """Compute every employer's rights for ``year``; one transaction per employer, so an
     interrupted run keeps what it finished and a re-run changes only what differs."""
     two_year_period(year)  # refuses years before the first period, before touching anything
@@ -149,8 +199,9 @@ def compute_year(container: Container, year: int, *, actor: str = "system:rights
     for done, employer_id in enumerate(ids, start=1):
         with container.uow() as uow:
             try:
-                compute_employer_year(uow.session, container.rules, employer_id, year, report,
-                                      actor)
+                compute_employer_year(
+                    uow.session, container.rules, employer_id, year, report, actor
+                )
                 uow.commit()
             except DomainError as exc:
                 report.errors.append(f"employer {employer_id}: {exc}")
@@ -162,6 +213,7 @@ def compute_year(container: Container, year: int, *, actor: str = "system:rights
 
 
 # --- setting rights by the employer -------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SetRight:
@@ -185,16 +237,17 @@ def _parse_days(raw: object) -> Decimal:
     except InvalidOperation:
         raise ValidationError(f"{raw!r} is not a number of days", field="days") from None
     if not days.is_finite() or not Decimal(0) <= days <= MAX_DAYS_PER_YEAR:
-        raise ValidationError("days must be between 0 and 366", field="days",
-                              code="out_of_range")
+        raise ValidationError("days must be between 0 and 366", field="days", code="out_of_range")
     return days.quantize(Decimal("0.0001"))
 
 
-def _set_one(session: Session, rules: RuleSet, employer: Employer, item: SetRight,
-             actor: str) -> ItemResult | int:
+def _set_one(
+    session: Session, rules: RuleSet, employer: Employer, item: SetRight, actor: str
+) -> ItemResult | int:
     if not 2022 <= item.year <= 2100:
-        raise ValidationError(f"year {item.year} is outside 2022–2100", field="year",
-                              code="out_of_range")
+        raise ValidationError(
+            f"year {item.year} is outside 2022–2100", field="year", code="out_of_range"
+        )
     days = None if item.days is None else _parse_days(item.days)
     reason = item.reason.strip()
     if not reason:
@@ -202,37 +255,60 @@ def _set_one(session: Session, rules: RuleSet, employer: Employer, item: SetRigh
     person = find_person(session, item.national_number)
     facts = repo.employments_in_year(session, employer.id, item.year, person.id)
     if person.id not in facts:
-        raise NotFound(f"no employment of this person with this employer in {item.year}",
-                       field="national_number")
+        raise NotFound(
+            f"no employment of this person with this employer in {item.year}",
+            field="national_number",
+        )
     prior = repo.current_rights(session, employer.id, item.year, person.id).get(person.id)
     if prior is not None and prior.set_days == days and prior.set_reason == reason:
         return prior.version
     if prior is not None and prior.rule_version == rules.version:
         computed_days, regime, derivation, rule_version = (
-            prior.computed_days, prior.regime_id,
+            prior.computed_days,
+            prior.regime_id,
             session.scalar(select(RightVersion.derivation).where(RightVersion.id == prior.id)),
-            prior.rule_version)
+            prior.rule_version,
+        )
     else:
         hc = headcount_for(session, rules, employer.id, item.year)
         c = compute_person(rules, item.year, facts[person.id], hc)
-        computed_days, regime, derivation, rule_version = (to_storage(c.days), c.regime_id,
-                                                           c.derivation, rules.version)
+        computed_days, regime, derivation, rule_version = (
+            to_storage(c.days),
+            c.regime_id,
+            c.derivation,
+            rules.version,
+        )
     now = utcnow()
     if prior is not None:
-        session.execute(update(RightVersion).where(RightVersion.id == prior.id)
-                        .values(superseded_at=now))
+        session.execute(
+            update(RightVersion).where(RightVersion.id == prior.id).values(superseded_at=now)
+        )
     version = prior.version + 1 if prior else 1
-    session.add(RightVersion(
-        person_id=person.id, employer_id=employer.id, year=item.year, version=version,
-        operation=Operation.SET.value, recorded_at=now, recorded_by=actor, reason=reason,
-        computed_days=computed_days, rule_version=rule_version, regime_id=regime,
-        derivation=derivation, set_days=days, set_reason=reason if days is not None else None))
+    session.add(
+        RightVersion(
+            person_id=person.id,
+            employer_id=employer.id,
+            year=item.year,
+            version=version,
+            operation=Operation.SET.value,
+            recorded_at=now,
+            recorded_by=actor,
+            reason=reason,
+            computed_days=computed_days,
+            rule_version=rule_version,
+            regime_id=regime,
+            derivation=derivation,
+            set_days=days,
+            set_reason=reason if days is not None else None,
+        )
+    )
     session.flush()
     return ItemResult(0, "accepted", version)
 
 
-def set_rights(container: Container, *, enterprise_number: str, items: Sequence[SetRight],
-               actor: str) -> list[ItemResult]:
+def set_rights(
+    container: Container, *, enterprise_number: str, items: Sequence[SetRight], actor: str
+) -> list[ItemResult]:
     """Register or change rights for one worker or many: valid items are applied, invalid ones
     are rejected each with its stable error code; one transaction for the whole call."""
     results: list[ItemResult] = []
@@ -259,18 +335,34 @@ def set_rights(container: Container, *, enterprise_number: str, items: Sequence[
 
 # --- reading: ledger and explanation --------------------------------------------------------
 
-def ledger(session: Session, rules: RuleSet, person_id: int, employer: Employer, year: int,
-           as_of: datetime | None = None) -> list[LedgerYear]:
+
+def ledger(
+    session: Session,
+    rules: RuleSet,
+    person_id: int,
+    employer: Employer,
+    year: int,
+    as_of: datetime | None = None,
+) -> list[LedgerYear]:
     """The person × employer account from the start of the year's 5-year window to ``year``."""
     first, _ = rules.window_for(year)
     versions = {
-        v.year: v for v in session.scalars(select(RightVersion).where(
-            RightVersion.person_id == person_id, RightVersion.employer_id == employer.id,
-            RightVersion.year.between(first, year), as_recorded_on(RightVersion, as_of)))
+        v.year: v
+        for v in session.scalars(
+            select(RightVersion).where(
+                RightVersion.person_id == person_id,
+                RightVersion.employer_id == employer.id,
+                RightVersion.year.between(first, year),
+                as_recorded_on(RightVersion, as_of),
+            )
+        )
     }
     used = used_minutes_by_year(session, person_id, employer.id, as_of=as_of)
-    ends = {f.end.year: f for f in repo.employments_of(session, person_id, employer.id)
-            if f.end is not None}
+    ends = {
+        f.end.year: f
+        for f in repo.employments_of(session, person_id, employer.id)
+        if f.end is not None
+    }
     inputs = [
         YearInput(
             year=y,
@@ -279,7 +371,8 @@ def ledger(session: Session, rules: RuleSet, person_id: int, employer: Employer,
             employment_end=ends[y].end if y in ends else None,
             end_reason=ends[y].end_reason if y in ends else None,
         )
-        for y in range(first, year + 1) if y in versions or y in used
+        for y in range(first, year + 1)
+        if y in versions or y in used
     ]
     return fold_ledger(rules, inputs)
 
@@ -288,12 +381,20 @@ def _days_view(days: Fraction | Decimal | None, day_minutes: int) -> dict[str, s
     if days is None:
         return None
     exact = Fraction(days)
-    return {"exact": fraction_str(exact), "days": f"{to_storage(exact):.2f}",
-            "text": format_days(exact, day_minutes)}
+    return {
+        "exact": fraction_str(exact),
+        "days": f"{to_storage(exact):.2f}",
+        "text": format_days(exact, day_minutes),
+    }
 
 
-def explain(container: Container, national_number: str, enterprise_number: str, year: int,
-            as_of: datetime | None = None) -> dict[str, Any]:
+def explain(
+    container: Container,
+    national_number: str,
+    enterprise_number: str,
+    year: int,
+    as_of: datetime | None = None,
+) -> dict[str, Any]:
     """Everything behind one person's right with one employer for one year."""
     rules = container.rules
     with container.uow() as uow:
@@ -301,45 +402,65 @@ def explain(container: Container, national_number: str, enterprise_number: str, 
         person = find_person(s, national_number)
         employer = find_employer(s, enterprise_number)
         hc = headcount_for(s, rules, employer.id, year)
-        stored = s.scalar(select(RightVersion).where(
-            RightVersion.person_id == person.id, RightVersion.employer_id == employer.id,
-            RightVersion.year == year, as_recorded_on(RightVersion, as_of)))
+        stored = s.scalar(
+            select(RightVersion).where(
+                RightVersion.person_id == person.id,
+                RightVersion.employer_id == employer.id,
+                RightVersion.year == year,
+                as_recorded_on(RightVersion, as_of),
+            )
+        )
         if stored is None:
             facts = repo.employments_in_year(s, employer.id, year, person.id).get(person.id)
             if not facts:
-                raise NotFound(f"no right and no employment of this person with this employer "
-                               f"in {year}", field="national_number")
+                raise NotFound(
+                    f"no right and no employment of this person with this employer in {year}",
+                    field="national_number",
+                )
             preview = compute_person(rules, year, facts, hc)
             entitlement: dict[str, Any] = {
-                "status": "preview", "computed": _days_view(preview.days,
-                                                            employer.full_time_day_minutes),
-                "set": None, "set_reason": None, "version": None,
-                "effective": _days_view(preview.days, employer.full_time_day_minutes)}
+                "status": "preview",
+                "computed": _days_view(preview.days, employer.full_time_day_minutes),
+                "set": None,
+                "set_reason": None,
+                "version": None,
+                "effective": _days_view(preview.days, employer.full_time_day_minutes),
+            }
             derivation = preview.derivation
         else:
             dm = employer.full_time_day_minutes
             entitlement = {
-                "status": "recorded", "version": stored.version,
-                "recorded_at": stored.recorded_at.isoformat(), "recorded_by": stored.recorded_by,
+                "status": "recorded",
+                "version": stored.version,
+                "recorded_at": stored.recorded_at.isoformat(),
+                "recorded_by": stored.recorded_by,
                 "computed": _days_view(stored.computed_days, dm),
-                "set": _days_view(stored.set_days, dm), "set_reason": stored.set_reason,
-                "effective": _days_view(stored.effective_days, dm)}
+                "set": _days_view(stored.set_days, dm),
+                "set_reason": stored.set_reason,
+                "effective": _days_view(stored.effective_days, dm),
+            }
             derivation = stored.derivation or {}
         years = ledger(s, rules, person.id, employer, year, as_of)
         regime_id = stored.regime_id if stored is not None else preview.regime_id
         regime = next((r for r in rules.regimes if r.id == regime_id), None)
         pool = collective_pool(regime, hc) if regime is not None else None
         return {
-            "person": {"national_number": person.national_number,
-                       "name": f"{person.given_name} {person.family_name}"},
-            "employer": {"enterprise_number": employer.enterprise_number, "name": employer.name,
-                         "full_time_day_minutes": employer.full_time_day_minutes},
+            "person": {
+                "national_number": person.national_number,
+                "name": f"{person.given_name} {person.family_name}",
+            },
+            "employer": {
+                "enterprise_number": employer.enterprise_number,
+                "name": employer.name,
+                "full_time_day_minutes": employer.full_time_day_minutes,
+            },
             "year": year,
             "as_of": as_of.isoformat() if as_of else None,
             "rule_version": rules.version,
             "headcount": hc.derivation,
-            "collective_pool": (_days_view(pool, employer.full_time_day_minutes)
-                                if pool is not None else None),
+            "collective_pool": (
+                _days_view(pool, employer.full_time_day_minutes) if pool is not None else None
+            ),
             "entitlement": entitlement,
             "derivation": derivation,
             "ledger": [_ledger_view(y, employer.full_time_day_minutes) for y in years],
@@ -348,9 +469,13 @@ def explain(container: Container, national_number: str, enterprise_number: str, 
 
 def _ledger_view(y: LedgerYear, day_minutes: int) -> dict[str, Any]:
     return {
-        "year": y.year, "window": list(y.window), "expires_on": y.expires_on.isoformat(),
+        "year": y.year,
+        "window": list(y.window),
+        "expires_on": y.expires_on.isoformat(),
         "departure": y.departure.value if y.departure else None,
-        **{name: _days_view(getattr(y, name), day_minutes) for name in
-           ("entitlement", "carried_in", "used", "balance", "carried_out", "expiring")},
+        **{
+            name: _days_view(getattr(y, name), day_minutes)
+            for name in ("entitlement", "carried_in", "used", "balance", "carried_out", "expiring")
+        },
         "derivation": y.derivation,
     }

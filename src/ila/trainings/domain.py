@@ -57,8 +57,7 @@ def parse_code(enum: type[E], raw: object, field: str) -> E:
         return enum(str(raw))
     except ValueError:
         allowed = ", ".join(m.value for m in enum)
-        raise UnknownCode(f"unknown code {raw!r}; expected one of {allowed}", field=field) \
-            from None
+        raise UnknownCode(f"unknown code {raw!r}; expected one of {allowed}", field=field) from None
 
 
 def duration_minutes(value: object, unit: DurationUnit, day_minutes: int) -> int:
@@ -98,27 +97,38 @@ class TrainingData:
         if not self.title.strip():
             raise ValidationError("a title is required", field="title", code="required")
         if len(self.title) > 300:
-            raise ValidationError("title longer than 300 characters", field="title",
-                                  code="too_long")
+            raise ValidationError(
+                "title longer than 300 characters", field="title", code="too_long"
+            )
         if self.end_date < self.start_date:
-            raise InvalidPeriod(f"end date {self.end_date} is before start date "
-                                f"{self.start_date}", field="end_date")
+            raise InvalidPeriod(
+                f"end date {self.end_date} is before start date {self.start_date}", field="end_date"
+            )
         if self.duration_value <= 0:
-            raise InvalidDuration(f"duration must be greater than 0, got {self.duration_value}",
-                                  field="duration")
+            raise InvalidDuration(
+                f"duration must be greater than 0, got {self.duration_value}", field="duration"
+            )
         if self.counts_toward_right and self.not_counting_reason is not None:
-            raise ValidationError("a training that counts toward the right has no "
-                                  "not-counting reason", field="not_counting_reason",
-                                  code="inconsistent")
+            raise ValidationError(
+                "a training that counts toward the right has no not-counting reason",
+                field="not_counting_reason",
+                code="inconsistent",
+            )
         if not self.counts_toward_right and self.not_counting_reason is None:
-            raise ValidationError("say why the training does not count (vov, "
-                                  "paid_educational_leave, outside_professional_context)",
-                                  field="not_counting_reason", code="required")
+            raise ValidationError(
+                "say why the training does not count (vov, "
+                "paid_educational_leave, outside_professional_context)",
+                field="not_counting_reason",
+                code="required",
+            )
         if self.certificate_valid_until is not None and (
             self.certificate is None or self.certificate_valid_until < self.start_date
         ):
-            raise InvalidPeriod("certificate validity needs a certificate and must not end "
-                                "before the training starts", field="certificate_valid_until")
+            raise InvalidPeriod(
+                "certificate validity needs a certificate and must not end "
+                "before the training starts",
+                field="certificate_valid_until",
+            )
         return self
 
     @property

@@ -42,21 +42,29 @@ def _content(data: TrainingData, day_minutes: int) -> dict[str, object]:
     for name in ("duration_unit", "nature", "status", "not_counting_reason"):
         if values[name] is not None:
             values[name] = str(values[name])
-    values["duration_minutes"] = duration_minutes(data.duration_value, data.duration_unit,
-                                                  day_minutes)
+    values["duration_minutes"] = duration_minutes(
+        data.duration_value, data.duration_unit, day_minutes
+    )
     return values
 
 
 def version_data(v: TrainingVersion) -> TrainingData:
     """The content of a stored version as domain data."""
     return TrainingData(
-        title=v.title, provider=v.provider, start_date=v.start_date, end_date=v.end_date,
-        duration_value=v.duration_value, duration_unit=DurationUnit(v.duration_unit),
-        nature=Nature(v.nature), status=Status(v.status),
+        title=v.title,
+        provider=v.provider,
+        start_date=v.start_date,
+        end_date=v.end_date,
+        duration_value=v.duration_value,
+        duration_unit=DurationUnit(v.duration_unit),
+        nature=Nature(v.nature),
+        status=Status(v.status),
         counts_toward_right=v.counts_toward_right,
-        not_counting_reason=(NotCountingReason(v.not_counting_reason)
-                             if v.not_counting_reason else None),
-        certificate=v.certificate, certificate_valid_until=v.certificate_valid_until,
+        not_counting_reason=(
+            NotCountingReason(v.not_counting_reason) if v.not_counting_reason else None
+        ),
+        certificate=v.certificate,
+        certificate_valid_until=v.certificate_valid_until,
         financing=v.financing,
     )
 
@@ -64,70 +72,114 @@ def version_data(v: TrainingVersion) -> TrainingData:
 def _day_minutes(session: Session, employer_id: int | None) -> int:
     if employer_id is None:
         return DEFAULT_DAY_MINUTES
-    minutes = session.scalar(select(Employer.full_time_day_minutes)
-                             .where(Employer.id == employer_id))
+    minutes = session.scalar(
+        select(Employer.full_time_day_minutes).where(Employer.id == employer_id)
+    )
     return minutes or DEFAULT_DAY_MINUTES
 
 
 def current_version(session: Session, training_id: int) -> TrainingVersion:
-    version = session.scalar(select(TrainingVersion).where(
-        TrainingVersion.training_id == training_id, TrainingVersion.superseded_at.is_(None)))
+    version = session.scalar(
+        select(TrainingVersion).where(
+            TrainingVersion.training_id == training_id, TrainingVersion.superseded_at.is_(None)
+        )
+    )
     if version is None:
         raise NotFound(f"no training {training_id}", field="training_id")
     return version
 
 
-def record_training(uow: UnitOfWork, *, actor: str, source: Source, sender: str,
-                    sender_record_id: str, national_number: str,
-                    enterprise_number: str | None, data: TrainingData) -> Recorded:
+def record_training(
+    uow: UnitOfWork,
+    *,
+    actor: str,
+    source: Source,
+    sender: str,
+    sender_record_id: str,
+    national_number: str,
+    enterprise_number: str | None,
+    data: TrainingData,
+) -> Recorded:
     """Create a training record. Replaying the same sender record id with the same content
     returns the existing record; with different content it is refused (rectify instead)."""
     data.validate()
     record_id = sender_record_id.strip()
     if not record_id or len(record_id) > 100:
-        raise ValidationError("sender record id must be 1 to 100 characters",
-                              field="sender_record_id", code="required")
+        raise ValidationError(
+            "sender record id must be 1 to 100 characters",
+            field="sender_record_id",
+            code="required",
+        )
     with uow:
         s = uow.session
         person = find_person(s, national_number)
         employer_id = find_employer(s, enterprise_number).id if enterprise_number else None
         content = _content(data, _day_minutes(s, employer_id))
-        existing = s.scalar(select(Training).where(Training.sender == sender,
-                                                   Training.sender_record_id == record_id))
+        existing = s.scalar(
+            select(Training).where(
+                Training.sender == sender, Training.sender_record_id == record_id
+            )
+        )
         if existing is not None:
             current = current_version(s, existing.id)
-            same = (existing.person_id == person.id and existing.employer_id == employer_id
-                    and all(getattr(current, k) == v for k, v in content.items()))
+            same = (
+                existing.person_id == person.id
+                and existing.employer_id == employer_id
+                and all(getattr(current, k) == v for k, v in content.items())
+            )
             if same and not current.cancelled:
                 return Recorded(existing.id, current.version, created=False)
             raise DuplicateRecord(
                 f"record id {record_id!r} was already used by this sender for other content; "
-                "rectify the record instead", field="sender_record_id")
-        training = Training(person_id=person.id, employer_id=employer_id, source=source.value,
-                            sender=sender, sender_record_id=record_id)
+                "rectify the record instead",
+                field="sender_record_id",
+            )
+        training = Training(
+            person_id=person.id,
+            employer_id=employer_id,
+            source=source.value,
+            sender=sender,
+            sender_record_id=record_id,
+        )
         s.add(training)
         s.flush()
-        s.add(TrainingVersion(training_id=training.id, version=1,
-                              operation=Operation.CREATE.value, recorded_at=utcnow(),
-                              recorded_by=actor, reason=None, cancelled=False, **content))
+        s.add(
+            TrainingVersion(
+                training_id=training.id,
+                version=1,
+                operation=Operation.CREATE.value,
+                recorded_at=utcnow(),
+                recorded_by=actor,
+                reason=None,
+                cancelled=False,
+                **content,
+            )
+        )
         uow.commit()
         return Recorded(training.id, 1, created=True)
 
 
-def _supersede(uow: UnitOfWork, training_id: int, expected_version: int | None,
-               ) -> tuple[Training, TrainingVersion, datetime]:
+def _supersede(
+    uow: UnitOfWork,
+    training_id: int,
+    expected_version: int | None,
+) -> tuple[Training, TrainingVersion, datetime]:
     s = uow.session
     training = s.get(Training, training_id)
     if training is None:
         raise NotFound(f"no training {training_id}", field="training_id")
     current = current_version(s, training_id)
     if expected_version is not None and current.version != expected_version:
-        raise StaleVersion(f"training {training_id} is at version {current.version}, "
-                           f"not {expected_version}; reload it and try again",
-                           field="version", current_version=current.version)
+        raise StaleVersion(
+            f"training {training_id} is at version {current.version}, "
+            f"not {expected_version}; reload it and try again",
+            field="version",
+            current_version=current.version,
+        )
     if current.cancelled:
-        raise Conflict(f"training {training_id} is cancelled", field="training_id",
-                       code="already_cancelled")
+        raise Conflict(
+            f"training {training_id} is cancelled", field="training_id", code="already_cancelled"
+        )
     now = utcnow()
     current.superseded_at = now
     s.flush()
@@ -141,55 +193,94 @@ def _reason(reason: str) -> str:
     return text[:500]
 
 
-def rectify_training(uow: UnitOfWork, training_id: int, *, actor: str, reason: str,
-                     data: TrainingData, expected_version: int | None) -> Recorded:
+def rectify_training(
+    uow: UnitOfWork,
+    training_id: int,
+    *,
+    actor: str,
+    reason: str,
+    data: TrainingData,
+    expected_version: int | None,
+) -> Recorded:
     """Replace the content by a new version; the earlier version stays in the history."""
     data.validate()
     why = _reason(reason)
     with uow:
         training, current, now = _supersede(uow, training_id, expected_version)
         content = _content(data, _day_minutes(uow.session, training.employer_id))
-        uow.session.add(TrainingVersion(training_id=training_id, version=current.version + 1,
-                                        operation=Operation.RECTIFY.value, recorded_at=now,
-                                        recorded_by=actor, reason=why, cancelled=False,
-                                        **content))
+        uow.session.add(
+            TrainingVersion(
+                training_id=training_id,
+                version=current.version + 1,
+                operation=Operation.RECTIFY.value,
+                recorded_at=now,
+                recorded_by=actor,
+                reason=why,
+                cancelled=False,
+                **content,
+            )
+        )
         uow.commit()
         return Recorded(training_id, current.version + 1, created=True)
 
 
-def cancel_training(uow: UnitOfWork, training_id: int, *, actor: str, reason: str,
-                    expected_version: int | None = None) -> Recorded:
+def cancel_training(
+    uow: UnitOfWork,
+    training_id: int,
+    *,
+    actor: str,
+    reason: str,
+    expected_version: int | None = None,
+) -> Recorded:
     """Void the record with a reason (a new version marked cancelled; nothing is deleted)."""
     why = _reason(reason)
     with uow:
         training, current, now = _supersede(uow, training_id, expected_version)
-        content = _content(version_data(current), _day_minutes(uow.session,
-                                                               training.employer_id))
-        uow.session.add(TrainingVersion(training_id=training_id, version=current.version + 1,
-                                        operation=Operation.CANCEL.value, recorded_at=now,
-                                        recorded_by=actor, reason=why, cancelled=True,
-                                        **content))
+        content = _content(version_data(current), _day_minutes(uow.session, training.employer_id))
+        uow.session.add(
+            TrainingVersion(
+                training_id=training_id,
+                version=current.version + 1,
+                operation=Operation.CANCEL.value,
+                recorded_at=now,
+                recorded_by=actor,
+                reason=why,
+                cancelled=True,
+                **content,
+            )
+        )
         uow.commit()
         return Recorded(training_id, current.version + 1, created=True)
 
 
 def history(session: Session, training_id: int) -> list[TrainingVersion]:
-    versions = list(session.scalars(select(TrainingVersion)
-                                    .where(TrainingVersion.training_id == training_id)
-                                    .order_by(TrainingVersion.version)))
+    versions = list(
+        session.scalars(
+            select(TrainingVersion)
+            .where(TrainingVersion.training_id == training_id)
+            .order_by(TrainingVersion.version)
+        )
+    )
     if not versions:
         raise NotFound(f"no training {training_id}", field="training_id")
     return versions
 
 
-def trainings_of(session: Session, person_id: int, *, employer_id: int | None = None,
-                 as_of: datetime | None = None, include_cancelled: bool = False,
-                 ) -> list[tuple[Training, TrainingVersion]]:
+def trainings_of(
+    session: Session,
+    person_id: int,
+    *,
+    employer_id: int | None = None,
+    as_of: datetime | None = None,
+    include_cancelled: bool = False,
+) -> list[tuple[Training, TrainingVersion]]:
     """A person's trainings as recorded at ``as_of`` (now when None), newest first."""
-    query = (select(Training, TrainingVersion)
-             .join(TrainingVersion, TrainingVersion.training_id == Training.id)
-             .where(Training.person_id == person_id, as_recorded_on(TrainingVersion, as_of))
-             .order_by(TrainingVersion.start_date.desc(), Training.id.desc()))
+    query = (
+        select(Training, TrainingVersion)
+        .join(TrainingVersion, TrainingVersion.training_id == Training.id)
+        .where(Training.person_id == person_id, as_recorded_on(TrainingVersion, as_of))
+        .order_by(TrainingVersion.start_date.desc(), Training.id.desc())
+    )
     if employer_id is not None:
         query = query.where(Training.employer_id == employer_id)
     if not include_cancelled:
@@ -197,18 +288,23 @@ def trainings_of(session: Session, person_id: int, *, employer_id: int | None = 
     return [(t, v) for t, v in session.execute(query)]
 
 
-def used_minutes_by_year(session: Session, person_id: int, employer_id: int, *,
-                         as_of: datetime | None = None) -> dict[int, int]:
+def used_minutes_by_year(
+    session: Session, person_id: int, employer_id: int, *, as_of: datetime | None = None
+) -> dict[int, int]:
     """Minutes of followed, counting, non-cancelled trainings per year.
 
     Decision: a training counts toward the right of the year in which it ends."""
     rows = session.execute(
         select(TrainingVersion.end_date, TrainingVersion.duration_minutes)
         .join(Training, Training.id == TrainingVersion.training_id)
-        .where(Training.person_id == person_id, Training.employer_id == employer_id,
-               as_recorded_on(TrainingVersion, as_of), TrainingVersion.cancelled.is_(False),
-               TrainingVersion.counts_toward_right.is_(True),
-               TrainingVersion.status == Status.FOLLOWED.value)
+        .where(
+            Training.person_id == person_id,
+            Training.employer_id == employer_id,
+            as_recorded_on(TrainingVersion, as_of),
+            TrainingVersion.cancelled.is_(False),
+            TrainingVersion.counts_toward_right.is_(True),
+            TrainingVersion.status == Status.FOLLOWED.value,
+        )
     )
     used: dict[int, int] = {}
     for end, minutes in rows:

@@ -43,14 +43,22 @@ def create_app(container: Container) -> FastAPI:
             return {
                 "employers": s.scalar(select(func.count()).select_from(Employer)) or 0,
                 "persons": s.scalar(select(func.count()).select_from(Person)) or 0,
-                "rights": s.scalar(select(func.count()).select_from(RightVersion)
-                                   .where(RightVersion.superseded_at.is_(None))) or 0,
+                "rights": s.scalar(
+                    select(func.count())
+                    .select_from(RightVersion)
+                    .where(RightVersion.superseded_at.is_(None))
+                )
+                or 0,
             }
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
-        return {"status": "ok", "version": ila.__version__, "rules": container.rules.version,
-                **counts()}
+        return {
+            "status": "ok",
+            "version": ila.__version__,
+            "rules": container.rules.version,
+            **counts(),
+        }
 
     @app.get("/", response_class=HTMLResponse)
     def home() -> str:
