@@ -28,19 +28,15 @@ from ila.rights.domain import (
     SizeBand,
 )
 from ila.rights.engine import (
-    YearInput,
     annual_right,
     collective_pool,
     compute_headcount,
-    days_to_minutes,
-    fmt2,
-    fold_ledger,
-    format_days,
-    minutes_to_days,
     reference_quarters,
     two_year_period,
 )
+from ila.rights.ledger import YearInput, fold_ledger
 from ila.rights.rules import RuleSet, load_rules, rules_from_documents, shipped_documents
+from ila.rights.units import days_to_minutes, fmt2, format_days, minutes_to_days
 
 RULES = load_rules()
 F = Fraction

@@ -12,13 +12,12 @@ from hypothesis import strategies as st
 from ila.employment.domain import EmploymentFacts, EndReason
 from ila.rights.domain import Headcount, QuarterFTE
 from ila.rights.engine import (
-    YearInput,
     annual_right,
     compute_headcount,
-    fold_ledger,
     reference_quarters,
     two_year_period,
 )
+from ila.rights.ledger import YearInput, fold_ledger
 from ila.rights.rules import load_rules
 
 RULES = load_rules()

@@ -1,28 +1,25 @@
 """Pure computations of the individual training right (rules.md section 1).
 
-Headcount of a two-year period, the yearly right ``A x B x C`` of one employment, the carry-over
-ledger of one person-employer account, and days/minutes conversions. No I/O: the rule data comes
-in as a :class:`~ila.rights.rules.RuleSet`. Every quantity of days is an exact ``Fraction``; each
-result carries a JSON-serialisable derivation (exact values as strings such as ``"10/3"`` plus
+Headcount of a two-year period and the yearly right ``A x B x C`` of one employment (the
+carry-over ledger is in :mod:`ila.rights.ledger`, units in :mod:`ila.rights.units`). No I/O:
+the rule data comes in as a :class:`~ila.rights.rules.RuleSet`. Every quantity of days is an
+exact ``Fraction``; each result carries a JSON-serialisable derivation (exact values as strings such as ``"10/3"`` plus
 two-decimal strings rounded half up).
 """
 
 from __future__ import annotations
 
 from calendar import monthrange
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
-from ila.employment.domain import EmploymentFacts, EndReason, FractionPeriod
-from ila.errors import InvalidDuration, InvalidPeriod, InvalidWorkFraction, ValidationError
+from ila.employment.domain import EmploymentFacts, FractionPeriod
+from ila.errors import InvalidPeriod, InvalidWorkFraction, ValidationError
 from ila.rights.domain import (
-    DepartureOutcome,
     Derivation,
     Headcount,
-    LedgerYear,
     PeriodFactor,
     QuarterFTE,
     Regime,
@@ -30,10 +27,10 @@ from ila.rights.domain import (
     RightResult,
 )
 from ila.rights.rules import RuleSet
+from ila.rights.units import exact_text, fmt2
 
 FIRST_PERIOD_START = 2022
 """Two-year periods start on 1 January 2022 (law of 3 Oct 2022, art. 50 par. 2)."""
-DEFAULT_DAY_MINUTES = 456  # 7 h 36: a full-time day at 38 hours a week
 TIMES = "\u00d7"
 _ONE_DAY = timedelta(days=1)
 _ZERO = Fraction(0)
@@ -49,26 +46,6 @@ _HEADCOUNT_METHODS = {
     "on the last day of the quarter of the first employment after it",
     "none": "no declaration and no later employment: 0 FTE",
 }
-
-
-def fmt2(value: Fraction) -> str:
-    """Two decimals, rounded half up (away from zero): ``Fraction(10, 3)`` -> ``"3.33"``."""
-    n, d = value.numerator, value.denominator
-    q = (abs(n) * 200 + d) // (2 * d)
-    return f"{'-' if n < 0 and q else ''}{q // 100}.{q % 100:02d}"
-
-
-def _num(value: Fraction) -> str:
-    """Exact and readable: ``5``, ``0.8``, ``2.5`` for terminating decimals, else ``10/3``."""
-    n, d = value.numerator, value.denominator
-    if d == 1:
-        return str(n)
-    k = d
-    while k % 2 == 0:
-        k //= 2
-    while k % 5 == 0:
-        k //= 5
-    return str(Decimal(n) / d) if k == 1 else f"{n}/{d}"
 
 
 # ------------------------------------------------------------------------------ headcount
@@ -280,7 +257,7 @@ def annual_right(
                 "days_2dp": total_2dp,
             }
         ]
-        product = f"{_num(b)} {TIMES} {month_count}/12"
+        product = f"{exact_text(b)} {TIMES} {month_count}/12"
     else:
         periods = tuple(_split_periods(a, slices, s, e))
         total = sum((p.days for p in periods), _ZERO)
@@ -299,9 +276,9 @@ def annual_right(
         product = (
             "("
             + " + ".join(
-                f"{_num(p.fraction)} {TIMES} ({p.months})/12"
+                f"{exact_text(p.fraction)} {TIMES} ({p.months})/12"
                 if p.months.denominator > 1
-                else f"{_num(p.fraction)} {TIMES} {p.months}/12"
+                else f"{exact_text(p.fraction)} {TIMES} {p.months}/12"
                 for p in periods
             )
             + ")"
@@ -313,7 +290,7 @@ def annual_right(
         C=f"{month_count}/12",
         total=total_str,
         total_2dp=total_2dp,
-        formula=f"{_num(a)} {TIMES} {product} = {total_2dp}",
+        formula=f"{exact_text(a)} {TIMES} {product} = {total_2dp}",
         rule=_RIGHT_RULE,
     )
     if employment.suspensions:
@@ -345,170 +322,3 @@ def collective_pool(regime: Regime, headcount: Headcount) -> Fraction | None:
     if regime.kind is not RegimeKind.COLLECTIVE or per_fte is None:
         return None
     return per_fte * headcount.fte
-
-
-# ------------------------------------------------------------------------------ ledger
-
-
-@dataclass(frozen=True)
-class YearInput:
-    """One year of a person-employer account; ``employment_end`` only in the year it ended."""
-
-    year: int
-    entitlement: Fraction
-    used: Fraction
-    employment_end: date | None = None
-    end_reason: EndReason | None = None
-
-
-_DEPARTURE_TEXT = {
-    DepartureOutcome.FORFEITED: "employment ended by resignation or dismissal for serious cause: "
-    "the remaining days are lost",
-    DepartureOutcome.NOTICE_OR_INDEMNITY: "dismissal: the remaining days are to be taken during "
-    "the notice or valued in the notice indemnity",
-    DepartureOutcome.LAPSES: "employment ended: the remaining days lapse on the end date",
-}
-
-
-def _checked(item: YearInput, prev: LedgerYear | None) -> tuple[Fraction, Fraction]:
-    entitlement, used = Fraction(item.entitlement), Fraction(item.used)
-    if prev is not None and item.year <= prev.year:
-        raise InvalidPeriod(
-            f"ledger years must be ascending without repeats: {item.year} after {prev.year}",
-            field="year",
-        )
-    if entitlement < 0 or used < 0:
-        raise InvalidDuration(
-            f"{item.year}: entitlement and used days cannot be negative",
-            field="entitlement" if entitlement < 0 else "used",
-        )
-    end = item.employment_end
-    if end is not None and end.year != item.year:
-        raise InvalidPeriod(
-            f"employment end {end.isoformat()} is not in {item.year}", field="employment_end"
-        )
-    return entitlement, used
-
-
-def _carried_in(
-    prev: LedgerYear | None, year: int, window: tuple[int, int]
-) -> tuple[Fraction, str]:
-    if prev is None:
-        return _ZERO, "first year of the account"
-    if prev.year != year - 1:
-        return _ZERO, f"no data for {year - 1}: nothing carries over a gap"
-    if prev.window != window:
-        return _ZERO, f"first year of the window {window[0]}-{window[1]}"
-    return prev.carried_out, f"carried out of {prev.year}"
-
-
-def _days_dict(value: Fraction) -> dict[str, str]:
-    return {"exact": str(value), "2dp": fmt2(value)}
-
-
-def fold_ledger(rules: RuleSet, years: Sequence[YearInput]) -> list[LedgerYear]:
-    """Carry unused days from year to year within each window (rules.md 1.6)."""
-    out: list[LedgerYear] = []
-    prev: LedgerYear | None = None
-    for item in years:
-        entitlement, used = _checked(item, prev)
-        window = rules.window_for(item.year)
-        carried_in, why_in = _carried_in(prev, item.year, window)
-        balance = entitlement + carried_in - used
-        remaining = max(balance, _ZERO)
-        departure: DepartureOutcome | None = None
-        expires_on = date(window[1], 12, 31)
-        carried_out, expiring = remaining, _ZERO
-        end = item.employment_end
-        if end is not None:
-            departure = rules.departure_outcome(item.end_reason) or rules.unspecified_departure
-            carried_out, expires_on = _ZERO, end
-            expiring = _ZERO if departure is DepartureOutcome.NOTICE_OR_INDEMNITY else remaining
-            why_out = _DEPARTURE_TEXT[departure]
-        elif item.year == window[1]:
-            carried_out, expiring = _ZERO, remaining
-            why_out = f"last year of the window {window[0]}-{window[1]}: the balance resets to 0"
-        else:
-            why_out = "unused days carry over to the next year of the window"
-        derivation: Derivation = {
-            "rule_set_version": rules.version,
-            "year": item.year,
-            "window": [window[0], window[1]],
-            "window_source": rules.sources.get("windows"),
-            **{
-                key: _days_dict(value)
-                for key, value in (
-                    ("entitlement", entitlement),
-                    ("carried_in", carried_in),
-                    ("used", used),
-                    ("balance", balance),
-                    ("carried_out", carried_out),
-                    ("expiring", expiring),
-                )
-            },
-            "carried_in_reason": why_in,
-            "balance_formula": f"{_num(entitlement)} + {_num(carried_in)} - {_num(used)} = "
-            f"{fmt2(balance)}",
-            "carried_out_reason": why_out,
-            "expires_on": expires_on.isoformat(),
-            "departure": None if departure is None else departure.value,
-            "end_reason": None if end is None or item.end_reason is None else item.end_reason.value,
-        }
-        if departure is DepartureOutcome.NOTICE_OR_INDEMNITY:
-            derivation["open_credit_at_departure"] = _days_dict(remaining)
-        if balance < 0:
-            derivation["note"] = (
-                "more days used than due: the over-consumption is not deducted "
-                "from the next year (decision, rules.md 1.6)"
-            )
-        prev = LedgerYear(
-            item.year,
-            entitlement,
-            used,
-            carried_in,
-            balance,
-            carried_out,
-            expiring,
-            window,
-            expires_on,
-            departure,
-            derivation,
-        )
-        out.append(prev)
-    return out
-
-
-# ------------------------------------------------------------------------------ units
-
-
-def _check_day_minutes(day_minutes: int) -> None:
-    if day_minutes <= 0:
-        raise InvalidDuration(
-            f"a training day must last more than 0 minutes, got {day_minutes}", field="day_minutes"
-        )
-
-
-def days_to_minutes(days: Fraction, day_minutes: int) -> Fraction:
-    """Exact minutes of a number of days, a day being ``day_minutes`` long."""
-    _check_day_minutes(day_minutes)
-    return Fraction(days) * day_minutes
-
-
-def minutes_to_days(minutes: Fraction | int, day_minutes: int) -> Fraction:
-    """Exact days of a duration in minutes (a training's duration: never negative)."""
-    _check_day_minutes(day_minutes)
-    if minutes < 0:
-        raise InvalidDuration(
-            f"a duration cannot be negative, got {minutes} minutes", field="minutes"
-        )
-    return Fraction(minutes) / day_minutes
-
-
-def format_days(days: Fraction, day_minutes: int = DEFAULT_DAY_MINUTES) -> str:
-    """``"3.33 days (25 h 20 min)"``: days to 2 decimals and minutes rounded half up."""
-    minutes = days_to_minutes(days, day_minutes)
-    n, d = minutes.numerator, minutes.denominator
-    rounded = (abs(n) * 2 + d) // (2 * d)
-    hours, rest = divmod(rounded, 60)
-    sign = "-" if n < 0 and rounded else ""
-    return f"{fmt2(Fraction(days))} days ({sign}{hours} h {rest} min)"

@@ -23,17 +23,16 @@ from ila.identity.service import find_employer, find_person
 from ila.rights import repository as repo
 from ila.rights.domain import Derivation, Headcount, LedgerYear, fraction_str, to_storage
 from ila.rights.engine import (
-    YearInput,
     annual_right,
     collective_pool,
     compute_headcount,
-    fold_ledger,
-    format_days,
     reference_quarters,
     two_year_period,
 )
+from ila.rights.ledger import YearInput, fold_ledger
 from ila.rights.models import RightVersion
 from ila.rights.rules import RuleSet
+from ila.rights.units import format_days
 from ila.trainings.service import used_minutes_by_year
 
 MAX_DAYS_PER_YEAR = Decimal(366)
