@@ -3,8 +3,8 @@
 Headcount of a two-year period and the yearly right ``A x B x C`` of one employment (the
 carry-over ledger is in :mod:`ila.rights.ledger`, units in :mod:`ila.rights.units`). No I/O:
 the rule data comes in as a :class:`~ila.rights.rules.RuleSet`. Every quantity of days is an
-exact ``Fraction``; each result carries a JSON-serialisable derivation (exact values as strings such as ``"10/3"`` plus
-two-decimal strings rounded half up).
+exact ``Fraction``; each result carries a JSON-serialisable derivation (exact values as
+strings such as ``"10/3"`` plus two-decimal strings rounded half up).
 """
 
 from __future__ import annotations
