@@ -94,6 +94,40 @@ class DuplicateRecord(Conflict):
     code = "duplicate_record"
 
 
+class Unauthenticated(DomainError):
+    """No credentials, or credentials that are invalid, expired or revoked (API: 401)."""
+
+    code = "unauthenticated"
+
+
+class InvalidToken(Unauthenticated):
+    code = "invalid_token"
+
+
+class Forbidden(DomainError):
+    """Authenticated, but the credentials do not allow this operation (API: 403). Never used
+    for another tenant's data, which is reported as :class:`NotFound`."""
+
+    code = "forbidden"
+
+
+class InsufficientScope(Forbidden):
+    code = "insufficient_scope"
+
+
+class OAuthError(DomainError):
+    """A token request refused per RFC 6749 §5.2; ``code`` is the OAuth ``error`` value
+    (``invalid_request``, ``invalid_client``, ``unsupported_grant_type``, ``invalid_scope``)."""
+
+    code = "invalid_request"
+
+
+class IdempotencyKeyReused(ValidationError):
+    """An ``Idempotency-Key`` sent again with a different request."""
+
+    code = "idempotency_key_reused"
+
+
 class RuleNotFound(DomainError):
     """No rule data covers the requested year or case."""
 

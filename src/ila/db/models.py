@@ -1,5 +1,7 @@
 """Imports every table so that ``Base.metadata`` is complete (Alembic, tests)."""
 
+from ila.access.models import AccessToken, ApiClient, AssertionJti, Mandate
+from ila.api.models import IdempotencyKey
 from ila.db.base import Base
 from ila.employment.models import Employment, QuarterlyFte, Suspension, WorkFraction
 from ila.identity.models import Employer, Person
@@ -9,8 +11,13 @@ from ila.trainings.models import Training, TrainingVersion
 metadata = Base.metadata
 
 __all__ = [
+    "AccessToken",
+    "ApiClient",
+    "AssertionJti",
     "Employer",
     "Employment",
+    "IdempotencyKey",
+    "Mandate",
     "Person",
     "QuarterlyFte",
     "RightVersion",

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
 import ila
+from ila.api.app import PREFIX, create_api
 from ila.bootstrap import Container
 from ila.identity.models import Employer, Person
 from ila.rights.models import RightVersion
@@ -36,6 +37,7 @@ _HOME = """<!doctype html>
 def create_app(container: Container) -> FastAPI:
     app = FastAPI(title="ila", version=ila.__version__, docs_url=None, redoc_url=None)
     app.state.container = container
+    app.mount(PREFIX, create_api(container))
 
     def counts() -> dict[str, int]:
         with container.uow() as uow:

@@ -1,0 +1,1 @@
+"""Access: API clients and their keys, access tokens, scopes and mandates."""

@@ -1,0 +1,84 @@
+"""The ``/api/v1`` application, mounted by :func:`ila.web.app.create_app`, and its OpenAPI
+document (``ila api openapi`` writes it to ``docs/openapi.json``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+import ila
+from ila.api import mandates, oauth, rights
+from ila.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from ila.api.problems import Problem, install
+from ila.api.ratelimit import TokenBucketLimiter
+from ila.bootstrap import Container
+from ila.config import Settings
+
+PREFIX = "/api/v1"
+DESCRIPTION = """The public API of the Individual Learning Account platform.
+
+* **Authentication**: OAuth2 client credentials; the client proves itself with a JWT signed by
+  its registered key (`private_key_jwt`, RFC 7523). Tokens are short-lived bearer tokens.
+* **Scopes** (`audience:resource:action`) limit what a token may do; mandates limit for which
+  employers a service provider may act. Data the caller may not see is *not found*.
+* **Errors** are RFC 9457 problem details (`application/problem+json`) with a stable `code`.
+* **Retries**: POST requests accept an `Idempotency-Key`.
+* Every response carries an `X-Request-ID` (yours if you send one).
+
+Guide: docs/api.md.
+"""
+
+
+def create_api(container: Container | None = None) -> FastAPI:
+    """The API application. Without a container it can only describe itself (OpenAPI)."""
+    settings = container.settings if container is not None else Settings(_env_file=None)
+    api = FastAPI(
+        title="ila API",
+        version=ila.__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        servers=[{"url": PREFIX}],
+    )
+    api.state.container = container
+    api.state.limiter = TokenBucketLimiter(settings.api_rate_per_second, settings.api_rate_burst)
+    install(api)
+    api.include_router(oauth.router)
+    api.include_router(rights.router)
+    api.include_router(mandates.router)
+    # added last = outermost: the request id exists before anything can fail
+    api.add_middleware(BodyLimitMiddleware, limit=settings.api_max_body_bytes)
+    api.add_middleware(RequestIdMiddleware)
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            api.openapi_schema = _document(api)
+        return api.openapi_schema
+
+    api.openapi = openapi  # type: ignore[method-assign]
+    return api
+
+
+def _document(api: FastAPI) -> dict[str, Any]:
+    doc = get_openapi(
+        title=api.title,
+        version=api.version,
+        openapi_version=api.openapi_version,
+        description=api.description,
+        routes=api.routes,
+        servers=api.servers,
+    )
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(problem.pop("$defs", {}))
+    schemas["Problem"] = problem
+    return doc
+
+
+def openapi_text() -> str:
+    """The OpenAPI document as committed in docs/openapi.json."""
+    return json.dumps(create_api().openapi(), indent=2, ensure_ascii=False) + "\n"

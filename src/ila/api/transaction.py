@@ -1,0 +1,35 @@
+"""One database transaction per API request.
+
+The use cases (``set_rights``, ``explain``, ``grant_mandate``…) each open and commit their own
+unit of work. An API request must also check the caller's mandate, record the audit and store
+the idempotency key *in the same transaction* as the use case's write, so that they succeed or
+fail together. :func:`request_transaction` opens that transaction and hands out a container
+whose units of work join it (each one a savepoint; their ``commit`` releases it); the request's
+transaction commits once the handler has returned."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from ila.bootstrap import Container
+
+
+@dataclass(frozen=True)
+class Transaction:
+    session: Session  # for the request's own reads and writes (mandate check, keys, audit)
+    container: Container  # hand this to use cases: their units of work join the transaction
+
+
+@contextmanager
+def request_transaction(container: Container) -> Iterator[Transaction]:
+    with container.engine.connect() as connection, connection.begin():
+        factory = sessionmaker(
+            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+        with factory() as session:
+            yield Transaction(session, replace(container, session_factory=factory))
+            session.commit()

@@ -1,0 +1,153 @@
+"""One authorisation test over every /api/v1 route found in the application: no token → 401;
+a token without the route's scope → 403; another tenant's employer, or an expired or revoked
+mandate, or a mandate of the wrong kind → 404 with the very body of an unknown employer; and
+none of these leaves a row behind. Then the employer's own client, and a mandated provider
+where the mandate's kind allows it, succeed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+from starlette.routing import Mount
+
+from ila.access.domain import Scope
+from ila.web.app import create_app
+from tests import builders
+from tests.api.conftest import Api, World, assert_problem, make_world
+
+PUBLIC = {("POST", "/oauth/token"), ("GET", "/openapi.json")}
+
+
+@dataclass(frozen=True)
+class Case:
+    scope: Scope
+    path: Callable[[World, str], str]  # for an employer (its worker, its mandate)
+    body: Callable[[World], dict[str, Any]] | None
+    ok: int
+    providers: bool  # may a social secretariat with a mandate use it?
+
+
+def _worker(w: World, en: str) -> str:
+    return w.worker_a if en == w.a else w.worker_b
+
+
+def _mandate(w: World, en: str) -> int:
+    return w.spare if en == w.a else w.mandate_b
+
+
+CASES: dict[tuple[str, str], Case] = {
+    ("GET", "/employers/{en}/workers/{niss}/rights/{year}"): Case(
+        Scope.EMPLOYER_RIGHTS_READ,
+        lambda w, en: f"/employers/{en}/workers/{_worker(w, en)}/rights/2024",
+        None,
+        200,
+        providers=True,
+    ),
+    ("POST", "/employers/{en}/rights"): Case(
+        Scope.EMPLOYER_RIGHTS_WRITE,
+        lambda w, en: f"/employers/{en}/rights",
+        lambda w: {
+            "year": 2024,
+            "items": [
+                {"national_number": w.worker_a, "days": "6", "reason": "policy"},
+                {"national_number": w.worker_b, "days": "6", "reason": "policy"},
+            ],
+        },
+        200,
+        providers=True,
+    ),
+    ("GET", "/employers/{en}/mandates"): Case(
+        Scope.EMPLOYER_MANDATES_READ,
+        lambda w, en: f"/employers/{en}/mandates",
+        None,
+        200,
+        providers=False,
+    ),
+    ("POST", "/employers/{en}/mandates"): Case(
+        Scope.EMPLOYER_MANDATES_WRITE,
+        lambda w, en: f"/employers/{en}/mandates",
+        lambda w: {
+            "provider": builders.fake_enterprise(9),
+            "kind": "software_vendor",
+            "valid_from": "2024-01-01",
+        },
+        201,
+        providers=False,
+    ),
+    ("POST", "/employers/{en}/mandates/{mandate_id}/revoke"): Case(
+        Scope.EMPLOYER_MANDATES_WRITE,
+        lambda w, en: f"/employers/{en}/mandates/{_mandate(w, en)}/revoke",
+        lambda w: {"reason": "no longer needed"},
+        200,
+        providers=False,
+    ),
+}
+
+
+def api_routes(app: FastAPI) -> set[tuple[str, str]]:
+    """Every (method, path) served under /api/v1 (FastAPI flattens included routers)."""
+    mount = next(r for r in app.routes if isinstance(r, Mount) and r.path == "/api/v1")
+    return {
+        (method, str(route.path))
+        for route in iter_route_contexts(mount.routes)
+        for method in route.methods or ()
+        if method != "HEAD"
+    }
+
+
+def test_every_route_is_covered(api: Api) -> None:
+    assert api_routes(create_app(api.container)) == set(CASES) | PUBLIC
+    assert api.http.get("/api/v1/openapi.json").json()["openapi"].startswith("3.1")
+
+
+def test_authorisation_on_every_route(api: Api) -> None:
+    w = make_world(api.container)
+    own = api.register(w.a)
+    tokens = {
+        org: api.auth(api.register(org)) for org in (w.provider, w.expired, w.revoked, w.trainer)
+    }
+    own_headers = api.auth(own)
+
+    for (method, template), case in CASES.items():
+        label = f"{method} {template}"
+        body = case.body(w) if case.body else None
+
+        def call(headers: dict[str, str], en: str, probe: str | None = None) -> httpx.Response:
+            extra = {"X-Request-ID": probe} if probe else {}
+            return api.http.request(
+                method,  # noqa: B023 - used at once, inside the iteration
+                "/api/v1" + case.path(w, en),  # noqa: B023
+                headers={**headers, **extra},
+                json=body,  # noqa: B023
+            )
+
+        without_scope = api.auth(own, " ".join(s.value for s in Scope if s is not case.scope))
+        before = api.row_counts()
+        assert_problem(call({}, w.a), 401, "unauthenticated")
+        assert_problem(call(without_scope, w.a), 403, "insufficient_scope")
+
+        unknown = call(own_headers, w.unknown, probe="probe-1")
+        assert_problem(unknown, 404, "not_found")
+        other_tenant = call(own_headers, w.b, probe="probe-1")
+        assert other_tenant.status_code == 404, label
+        assert other_tenant.content == unknown.content, label
+
+        refused = [w.expired, w.revoked, w.trainer] + ([] if case.providers else [w.provider])
+        for org in refused:
+            blind = call(tokens[org], w.unknown, probe="probe-2")
+            denied = call(tokens[org], w.a, probe="probe-2")
+            assert denied.status_code == 404, (label, org, denied.text)
+            assert denied.content == blind.content, (label, org)
+        assert api.row_counts() == before, label
+
+        if case.providers:
+            allowed = call(tokens[w.provider], w.a)
+            assert allowed.status_code == case.ok, (label, allowed.text)
+        mine = call(own_headers, w.a)
+        assert mine.status_code == case.ok, (label, mine.text)
+        assert mine.headers["content-type"] == "application/json"
