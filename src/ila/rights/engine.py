@@ -35,7 +35,7 @@ TIMES = "\u00d7"
 _ONE_DAY = timedelta(days=1)
 _ZERO = Fraction(0)
 _MONTHS = tuple(Fraction(m) for m in range(13))
-_RIGHT_RULE = (
+RIGHT_RULE = (
     "every started calendar month counts as a whole month; a month split by a change "
     "of work fraction is shared by employed days; suspensions do not reduce the right"
 )
@@ -181,6 +181,19 @@ def _slices(
     return out
 
 
+def regime_view(regime: Regime) -> Derivation:
+    """The regime as a derivation shows it: which rule, from which source."""
+    return {
+        "id": regime.id,
+        "source": regime.source,
+        "cct": regime.cct,
+        "kind": str(regime.kind),
+        "joint_committee": regime.joint_committee,
+        "band": str(regime.band),
+        "note": regime.note,
+    }
+
+
 def annual_right(
     rules: RuleSet, year: int, employment: EmploymentFacts, headcount: Headcount
 ) -> RightResult:
@@ -202,15 +215,7 @@ def annual_right(
     derivation: Derivation = {
         "rule_set_version": rules.version,
         "year": year,
-        "regime": {
-            "id": regime.id,
-            "source": regime.source,
-            "cct": regime.cct,
-            "kind": str(regime.kind),
-            "joint_committee": regime.joint_committee,
-            "band": str(regime.band),
-            "note": regime.note,
-        },
+        "regime": regime_view(regime),
         "joint_committee": employment.joint_committee,
         "headcount": {
             "fte": str(fte),
@@ -291,11 +296,37 @@ def annual_right(
         total=total_str,
         total_2dp=total_2dp,
         formula=f"{exact_text(a)} {TIMES} {product} = {total_2dp}",
-        rule=_RIGHT_RULE,
+        rule=RIGHT_RULE,
     )
     if employment.suspensions:
         derivation["suspensions_ignored"] = len(employment.suspensions)
     return RightResult(year, total, a, regime, periods, derivation)
+
+
+def annual_days(
+    rules: RuleSet, year: int, employment: EmploymentFacts, headcount: Headcount
+) -> tuple[Fraction, Regime]:
+    """The days of :func:`annual_right` and its regime, without the derivation: the same
+    arithmetic and the same errors, to compare with a stored value before explaining it."""
+    if headcount.period_start != two_year_period(year):
+        annual_right(rules, year, employment, headcount)  # raises the same InvalidPeriod
+    regime = rules.regime_for(year, headcount.band, employment.joint_committee)
+    a = regime.individual_days_per_year
+    first_day = date(year, 1, 1)
+    s = employment.start if employment.start > first_day else first_day
+    e = employment.end
+    if e is None or e.year > year:
+        e = date(year, 12, 31)
+    if s > e:
+        return _ZERO, regime
+    slices = _slices(employment.fractions, employment.start, s, e)
+    if len(slices) == 1:
+        b = slices[0][2]
+        months = (e.year - s.year) * 12 + e.month - s.month + 1
+        return Fraction(
+            a.numerator * b.numerator * months, a.denominator * b.denominator * 12
+        ), regime
+    return sum((p.days for p in _split_periods(a, slices, s, e)), _ZERO), regime
 
 
 def _split_periods(

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+import orjson
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from ila.employment.domain import EmploymentFacts, EndReason, FractionPeriod
@@ -114,11 +116,18 @@ def _facts(
     by_employment: dict[
         int, tuple[int, date, date | None, str, str | None, list[FractionPeriod]]
     ] = {}
-    for emp_id, pid, start, end, jc, reason, valid_from, fraction in session.execute(query):
+    exact: dict[Decimal, Fraction] = {}  # a handful of distinct fractions: convert each once
+    # Core execution on the connection: no ORM statement handling for a plain tuple select
+    for emp_id, pid, start, end, jc, reason, valid_from, stored in session.connection().execute(
+        query
+    ):
         entry = by_employment.get(emp_id)
         if entry is None:
             entry = by_employment[emp_id] = (pid, start, end, jc, reason, [])
-        entry[5].append(FractionPeriod(max(valid_from, start), Fraction(fraction)))
+        fraction = exact.get(stored)
+        if fraction is None:
+            fraction = exact[stored] = Fraction(stored)
+        entry[5].append(FractionPeriod(valid_from if valid_from > start else start, fraction))
     result: dict[int, list[EmploymentFacts]] = defaultdict(list)
     for pid, start, end, jc, reason, fractions in by_employment.values():
         result[pid].append(
@@ -162,3 +171,45 @@ def current_rights(
     if person_id is not None:
         query = query.where(RightVersion.person_id == person_id)
     return {row[0]: CurrentRight(*row[1:]) for row in session.execute(query)}
+
+
+_VERSION_COLUMNS = (
+    "person_id",
+    "employer_id",
+    "year",
+    "version",
+    "operation",
+    "recorded_at",
+    "superseded_at",
+    "recorded_by",
+    "reason",
+    "computed_days",
+    "rule_version",
+    "regime_id",
+    "derivation",
+    "set_days",
+    "set_reason",
+)
+
+
+def insert_versions(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert new right versions in bulk: ``COPY`` on PostgreSQL, each distinct derivation
+    serialised once with orjson (rows may share one derivation object); one executemany
+    elsewhere."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        session.execute(insert(RightVersion), rows)
+        return
+    documents: dict[int, str | None] = {}  # by id(): every derivation stays alive in ``rows``
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY right_versions ({', '.join(_VERSION_COLUMNS)}) FROM STDIN") as copy:
+        for row in rows:
+            derivation = row["derivation"]
+            key = id(derivation)
+            if key not in documents:
+                documents[key] = None if derivation is None else orjson.dumps(derivation).decode()
+            copy.write_row(
+                [documents[key] if c == "derivation" else row.get(c) for c in _VERSION_COLUMNS]
+            )

@@ -3,26 +3,38 @@ or many, and read the ledger with its explanation."""
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ila.bootstrap import Container
 from ila.db.base import utcnow
 from ila.db.versioning import Operation, as_recorded_on
+from ila.employment.domain import EmploymentFacts
 from ila.errors import DomainError, NotFound, ValidationError
 from ila.identity.models import Employer
 from ila.identity.service import find_employer, find_person
 from ila.rights import repository as repo
-from ila.rights.domain import Derivation, Headcount, LedgerYear, fraction_str, to_storage
+from ila.rights.derivation import for_reading, for_storage
+from ila.rights.domain import (
+    Derivation,
+    Headcount,
+    LedgerYear,
+    RightResult,
+    fraction_str,
+    to_storage,
+)
 from ila.rights.engine import (
+    annual_days,
     annual_right,
     collective_pool,
     compute_headcount,
@@ -58,9 +70,55 @@ class Computed:
     derivation: Derivation
 
 
-def compute_person(rules: RuleSet, year: int, facts: Sequence[Any], hc: Headcount) -> Computed:
+Memo = dict[tuple[object, ...], RightResult]
+"""``annual_right`` results of one employer and year (one rule set, one headcount)."""
+
+
+def _memo_right(
+    memo: Memo, rules: RuleSet, year: int, f: EmploymentFacts, hc: Headcount
+) -> RightResult:
+    """``annual_right`` through the memo. The key holds everything the result depends on: the
+    joint committee, the employed part of the year (s..e), the work fractions with their start
+    clamped to s, the number of suspensions. Most employments of an employer share it (whole
+    year, full time), and share their derivation object (serialised once on insert)."""
+    fps = f.fractions
+    if fps[0].valid_from > f.start or any(b.valid_from <= a.valid_from for a, b in pairwise(fps)):
+        return annual_right(rules, year, f, hc)  # fails exactly as before
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    s = f.start if f.start > first else first
+    e = f.end if f.end is not None and f.end < last else last
+    key = (
+        f.joint_committee,
+        s,
+        e,
+        len(f.suspensions),
+        *((fp.valid_from if fp.valid_from > s else s, fp.fraction) for fp in fps),
+    )
+    result = memo.get(key)
+    if result is None:
+        result = memo[key] = annual_right(rules, year, f, hc)
+    return result
+
+
+def person_days(
+    rules: RuleSet, year: int, facts: Sequence[EmploymentFacts], hc: Headcount
+) -> tuple[Decimal, str | None]:
+    """The stored days and regime ``compute_person`` would give, without any derivation."""
+    total, regime_id = Fraction(0), None
+    for f in facts:
+        days, regime = annual_days(rules, year, f, hc)
+        total, regime_id = total + days, regime.id
+    return to_storage(total), regime_id
+
+
+def compute_person(
+    rules: RuleSet, year: int, facts: Sequence[Any], hc: Headcount, memo: Memo | None = None
+) -> Computed:
     """The right of one person with one employer: the sum over their employments that year."""
-    results = [annual_right(rules, year, f, hc) for f in facts]
+    results = [
+        annual_right(rules, year, f, hc) if memo is None else _memo_right(memo, rules, year, f, hc)
+        for f in facts
+    ]
     if not results:
         return Computed(
             Fraction(0),
@@ -143,17 +201,29 @@ def compute_employer_year(
     now = utcnow()
     rows: list[dict[str, Any]] = []
     superseded: list[int] = []
+    memo: Memo = {}
+    # stored form of each distinct derivation object (memoised results share one), kept with
+    # its original so that ids stay unique while the rows are built
+    stored_forms: dict[int, tuple[Derivation, Derivation]] = {}
     for person_id in facts.keys() | current.keys():
-        computed = compute_person(rules, year, facts.get(person_id, ()), hc)
+        person_facts = facts.get(person_id, ())
         prior = current.get(person_id)
+        if (
+            prior is not None
+            and prior.rule_version == rules.version
+            and (prior.computed_days, prior.regime_id) == person_days(rules, year, person_facts, hc)
+        ):
+            report.unchanged += 1  # decided without building a derivation
+            continue
+        computed = compute_person(rules, year, person_facts, hc, memo)
+        form = stored_forms.get(id(computed.derivation))
+        if form is None:
+            form = stored_forms[id(computed.derivation)] = (
+                computed.derivation,
+                for_storage(computed.derivation),
+            )
+        computed = replace(computed, derivation=form[1])
         if prior is not None:
-            if (
-                prior.computed_days == to_storage(computed.days)
-                and prior.rule_version == rules.version
-                and prior.regime_id == computed.regime_id
-            ):
-                report.unchanged += 1
-                continue
             superseded.append(prior.id)
             report.updated += 1
         else:
@@ -177,8 +247,7 @@ def compute_employer_year(
             .where(RightVersion.id.in_(superseded[start : start + 1000]))
             .values(superseded_at=now)
         )
-    if rows:
-        session.execute(insert(RightVersion), rows)
+    repo.insert_versions(session, rows)
 
 
 def compute_year(
@@ -195,18 +264,27 @@ def compute_year(
     started = time.perf_counter()
     with container.uow() as uow:
         ids = repo.employer_ids(uow.session)
-    for done, employer_id in enumerate(ids, start=1):
-        with container.uow() as uow:
-            try:
-                compute_employer_year(
-                    uow.session, container.rules, employer_id, year, report, actor
-                )
-                uow.commit()
-            except DomainError as exc:
-                report.errors.append(f"employer {employer_id}: {exc}")
-        report.employers = done
-        if progress is not None:
-            progress(done, len(ids))
+    # Hundreds of thousands of short-lived objects per large employer would trigger the
+    # cyclic GC over and over, each time scanning everything alive; the loop makes no
+    # reference cycles worth collecting meanwhile (reference counting frees each employer's).
+    gc_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for done, employer_id in enumerate(ids, start=1):
+            with container.uow() as uow:
+                try:
+                    compute_employer_year(
+                        uow.session, container.rules, employer_id, year, report, actor
+                    )
+                    uow.commit()
+                except DomainError as exc:
+                    report.errors.append(f"employer {employer_id}: {exc}")
+            report.employers = done
+            if progress is not None:
+                progress(done, len(ids))
+    finally:
+        if gc_enabled:
+            gc.enable()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -274,7 +352,7 @@ def _set_one(
         computed_days, regime, derivation, rule_version = (
             to_storage(c.days),
             c.regime_id,
-            c.derivation,
+            for_storage(c.derivation),
             rules.version,
         )
     now = utcnow()
@@ -438,7 +516,7 @@ def explain(
                 "set_reason": stored.set_reason,
                 "effective": _days_view(stored.effective_days, dm),
             }
-            derivation = stored.derivation or {}
+            derivation = for_reading(stored.derivation or {}, rules)
         years = ledger(s, rules, person.id, employer, year, as_of)
         regime_id = stored.regime_id if stored is not None else preview.regime_id
         regime = next((r for r in rules.regimes if r.id == regime_id), None)
