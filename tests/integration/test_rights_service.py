@@ -282,3 +282,21 @@ def test_headcount_without_any_data_is_zero(container: Container) -> None:
     e = explain(container, niss, en, 2026)
     assert e["headcount"]["band"] == "lt10"
     assert e["entitlement"]["computed"]["exact"] == "0"
+
+
+def test_unknown_person_and_unemployed_person_get_the_same_answer(container: Container) -> None:
+    """An employer must not learn whether a national number exists on the platform."""
+    en = builders.employer(container, fte="40")
+    elsewhere = builders.person(container, 1)  # exists, but not employed by this employer
+    unknown = builders.fake_niss(2)  # valid number, never registered
+    answers = set()
+    for niss in (elsewhere, unknown):
+        (result,) = set_rights(
+            container, enterprise_number=en, actor="hr", items=[SetRight(niss, 2024, "1", "x")]
+        )
+        assert result.error is not None
+        answers.add((result.error["code"], result.error["message"], result.error["path"]))
+        with pytest.raises(NotFound) as info:
+            explain(container, niss, en, 2024)
+        answers.add((info.value.code, info.value.message, info.value.field))
+    assert len(answers) == 2  # one answer per channel, identical for both persons

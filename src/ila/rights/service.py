@@ -21,7 +21,7 @@ from ila.db.base import utcnow
 from ila.db.versioning import Operation, as_recorded_on
 from ila.employment.domain import EmploymentFacts
 from ila.errors import DomainError, NotFound, ValidationError
-from ila.identity.models import Employer
+from ila.identity.models import Employer, Person
 from ila.identity.service import find_employer, find_person
 from ila.rights import repository as repo
 from ila.rights.derivation import for_reading, for_storage
@@ -318,6 +318,14 @@ def _parse_days(raw: object) -> Decimal:
     return days.quantize(Decimal("0.0001"))
 
 
+def _worker_id(session: Session, national_number: str) -> int | None:
+    """The person's id, or None when unknown (validation errors still raise)."""
+    try:
+        return find_person(session, national_number).id
+    except NotFound:
+        return None
+
+
 def _set_one(
     session: Session, rules: RuleSet, employer: Employer, item: SetRight, actor: str
 ) -> ItemResult | int:
@@ -329,13 +337,19 @@ def _set_one(
     reason = item.reason.strip()
     if not reason:
         raise ValidationError("a reason is required", field="reason", code="required")
-    person = find_person(session, item.national_number)
-    facts = repo.employments_in_year(session, employer.id, item.year, person.id)
-    if person.id not in facts:
+    person_id = _worker_id(session, item.national_number)
+    facts = (
+        repo.employments_in_year(session, employer.id, item.year, person_id)
+        if person_id is not None
+        else {}
+    )
+    if person_id is None or person_id not in facts:
+        # one answer whether or not the person exists elsewhere: no existence leak
         raise NotFound(
             f"no employment of this person with this employer in {item.year}",
             field="national_number",
         )
+    person = session.get_one(Person, person_id)
     prior = repo.current_rights(session, employer.id, item.year, person.id).get(person.id)
     if prior is not None and prior.set_days == days and prior.set_reason == reason:
         return prior.version
@@ -476,8 +490,14 @@ def explain(
     rules = container.rules
     with container.uow() as uow:
         s = uow.session
-        person = find_person(s, national_number)
         employer = find_employer(s, enterprise_number)
+        person_id = _worker_id(s, national_number)
+        if person_id is None:
+            raise NotFound(
+                f"no right and no employment of this person with this employer in {year}",
+                field="national_number",
+            )
+        person = s.get_one(Person, person_id)
         hc = headcount_for(s, rules, employer.id, year)
         stored = s.scalar(
             select(RightVersion).where(
