@@ -3,6 +3,7 @@ created for the purpose), reached through ``ILA_DATABASE_URL`` exactly as a user
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,11 +15,15 @@ from ila.bootstrap import Container, bootstrap
 from ila.config import Environment, Settings
 from tests.conftest import BACKENDS, PG_URL, pg_engine_or_skip
 
-FUNCTIONAL_DB = "ila_functional_test"
+# one database per test process, so concurrent runs on one server never drop each other's
+FUNCTIONAL_DB = f"ila_functional_{os.getpid()}"
 
 
 @pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def db_url(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    admin = None
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'ila.sqlite3'}"
     else:
@@ -26,11 +31,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
         with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {FUNCTIONAL_DB} WITH (FORCE)"))
             conn.execute(text(f"CREATE DATABASE {FUNCTIONAL_DB}"))
-        admin.dispose()
         url = make_url(PG_URL).set(database=FUNCTIONAL_DB).render_as_string(hide_password=False)
     monkeypatch.setenv("ILA_DATABASE_URL", url)
     monkeypatch.setenv("ILA_ENVIRONMENT", "test")
-    return url
+    yield url
+    if admin is not None:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {FUNCTIONAL_DB} WITH (FORCE)"))
+        admin.dispose()
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from ila.db.base import utcnow
 from ila.db.versioning import Operation, as_recorded_on
 from ila.employment.domain import EmploymentFacts
 from ila.errors import DomainError, NotFound, ValidationError
+from ila.identity.domain import NationalNumber
 from ila.identity.models import Employer, Person
 from ila.identity.service import find_employer, find_person
 from ila.rights import repository as repo
@@ -490,6 +491,7 @@ def explain(
     rules = container.rules
     with container.uow() as uow:
         s = uow.session
+        NationalNumber.parse(national_number)  # malformed input is reported before lookups
         employer = find_employer(s, enterprise_number)
         person_id = _worker_id(s, national_number)
         if person_id is None:
