@@ -6,8 +6,11 @@ where the mandate's kind allows it, succeed."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -16,6 +19,8 @@ from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
 from ila.access.domain import Scope
+from ila.trainings.domain import DurationUnit, Nature, Source, Status, TrainingData
+from ila.trainings.service import record_training
 from ila.web.app import create_app
 from tests import builders
 from tests.api.conftest import Api, World, assert_problem, make_world
@@ -30,6 +35,9 @@ class Case:
     body: Callable[[World], dict[str, Any]] | None
     ok: int
     providers: bool  # may a social secretariat with a mandate use it?
+    trainer: bool = False  # may a training provider with a mandate use it?
+    headers: dict[str, str] | None = None
+    prepare: Callable[[Api, World], None] | None = None  # before each call meant to succeed
 
 
 def _worker(w: World, en: str) -> str:
@@ -38,6 +46,67 @@ def _worker(w: World, en: str) -> str:
 
 def _mandate(w: World, en: str) -> int:
     return w.spare if en == w.a else w.mandate_b
+
+
+TRAININGS: dict[str, int] = {}  # the training of each employer the calls use, by employer
+
+
+def _training(w: World, en: str) -> int:
+    return TRAININGS.get(en, 1)
+
+
+def _record_training(api: Api, w: World, en: str, source: Source = Source.EMPLOYER) -> None:
+    recorded = record_training(
+        api.container.uow(),
+        actor="test",
+        source=source,
+        sender=w.trainer if source is Source.PROVIDER else en,
+        sender_record_id=uuid.uuid4().hex,
+        national_number=_worker(w, en),
+        enterprise_number=en,
+        data=TrainingData(
+            title="Safety",
+            provider=None,
+            start_date=date(2024, 3, 1),
+            end_date=date(2024, 3, 1),
+            duration_value=Decimal(4),
+            duration_unit=DurationUnit.HOURS,
+            nature=Nature.FORMAL_INTERNAL,
+            status=Status.PLANNED,
+        ),
+    )
+    TRAININGS[en] = recorded.training_id
+
+
+def _fresh_training(api: Api, w: World) -> None:
+    _record_training(api, w, w.a)
+
+
+def _fresh_provider_training(api: Api, w: World) -> None:
+    _record_training(api, w, w.a, Source.PROVIDER)
+
+
+def _training_body(w: World) -> dict[str, Any]:
+    return {
+        "items": [
+            {
+                "national_number": w.worker_a,
+                "record_id": uuid.uuid4().hex,
+                "title": "Safety",
+                "start_date": "2024-03-01",
+                "end_date": "2024-03-01",
+                "duration": "4",
+                "nature": "formal_internal",
+                "status": "planned",
+            },
+        ]
+    }
+
+
+def _rectify_body(w: World) -> dict[str, Any]:
+    body = _training_body(w)["items"][0]
+    del body["national_number"], body["record_id"]
+    return {**body, "title": "Safety, rectified", "reason": "typo"}
 
 
 CASES: dict[tuple[str, str], Case] = {
@@ -86,6 +155,88 @@ CASES: dict[tuple[str, str], Case] = {
         200,
         providers=False,
     ),
+    ("GET", "/employers/{en}/workers"): Case(
+        Scope.EMPLOYER_WORKERS_READ,
+        lambda w, en: f"/employers/{en}/workers?year=2024",
+        None,
+        200,
+        providers=True,
+    ),
+    ("GET", "/employers/{en}/headcount/{period_start}"): Case(
+        Scope.EMPLOYER_WORKERS_READ,
+        lambda w, en: f"/employers/{en}/headcount/2024",
+        None,
+        200,
+        providers=True,
+    ),
+    ("GET", "/employers/{en}/dashboard"): Case(
+        Scope.EMPLOYER_RIGHTS_READ,
+        lambda w, en: f"/employers/{en}/dashboard?year=2024",
+        None,
+        200,
+        providers=True,
+    ),
+    ("GET", "/employers/{en}/workers/{niss}/account"): Case(
+        Scope.EMPLOYER_RIGHTS_READ,
+        lambda w, en: f"/employers/{en}/workers/{_worker(w, en)}/account?year=2024",
+        None,
+        200,
+        providers=True,
+    ),
+    ("POST", "/employers/{en}/trainings"): Case(
+        Scope.EMPLOYER_TRAININGS_WRITE,
+        lambda w, en: f"/employers/{en}/trainings",
+        _training_body,
+        200,
+        providers=True,
+        trainer=True,
+    ),
+    ("GET", "/employers/{en}/trainings"): Case(
+        Scope.EMPLOYER_TRAININGS_READ,
+        lambda w, en: f"/employers/{en}/trainings?status=planned",
+        None,
+        200,
+        providers=True,
+    ),
+    ("GET", "/employers/{en}/trainings/{training_id}"): Case(
+        Scope.EMPLOYER_TRAININGS_READ,
+        lambda w, en: f"/employers/{en}/trainings/{_training(w, en)}",
+        None,
+        200,
+        providers=True,
+    ),
+    ("GET", "/employers/{en}/trainings/{training_id}/history"): Case(
+        Scope.EMPLOYER_TRAININGS_READ,
+        lambda w, en: f"/employers/{en}/trainings/{_training(w, en)}/history",
+        None,
+        200,
+        providers=True,
+    ),
+    ("PUT", "/employers/{en}/trainings/{training_id}"): Case(
+        Scope.EMPLOYER_TRAININGS_WRITE,
+        lambda w, en: f"/employers/{en}/trainings/{_training(w, en)}",
+        _rectify_body,
+        200,
+        providers=True,
+        headers={"If-Match": '"1"'},
+        prepare=_fresh_training,
+    ),
+    ("POST", "/employers/{en}/trainings/{training_id}/cancel"): Case(
+        Scope.EMPLOYER_TRAININGS_WRITE,
+        lambda w, en: f"/employers/{en}/trainings/{_training(w, en)}/cancel",
+        lambda w: {"reason": "did not take place"},
+        200,
+        providers=True,
+        prepare=_fresh_training,
+    ),
+    ("POST", "/employers/{en}/trainings/{training_id}/verify"): Case(
+        Scope.EMPLOYER_TRAININGS_WRITE,
+        lambda w, en: f"/employers/{en}/trainings/{_training(w, en)}/verify",
+        None,
+        200,
+        providers=True,
+        prepare=_fresh_provider_training,
+    ),
 }
 
 
@@ -112,6 +263,8 @@ def test_authorisation_on_every_route(api: Api) -> None:
         org: api.auth(api.register(org)) for org in (w.provider, w.expired, w.revoked, w.trainer)
     }
     own_headers = api.auth(own)
+    for en in (w.a, w.b):
+        _record_training(api, w, en)
 
     for (method, template), case in CASES.items():
         label = f"{method} {template}"
@@ -119,6 +272,7 @@ def test_authorisation_on_every_route(api: Api) -> None:
 
         def call(headers: dict[str, str], en: str, probe: str | None = None) -> httpx.Response:
             extra = {"X-Request-ID": probe} if probe else {}
+            extra.update(case.headers or {})  # noqa: B023
             return api.http.request(
                 method,  # noqa: B023 - used at once, inside the iteration
                 "/api/v1" + case.path(w, en),  # noqa: B023
@@ -137,7 +291,8 @@ def test_authorisation_on_every_route(api: Api) -> None:
         assert other_tenant.status_code == 404, label
         assert other_tenant.content == unknown.content, label
 
-        refused = [w.expired, w.revoked, w.trainer] + ([] if case.providers else [w.provider])
+        refused = [w.expired, w.revoked] + ([] if case.trainer else [w.trainer])
+        refused += [] if case.providers else [w.provider]
         for org in refused:
             blind = call(tokens[org], w.unknown, probe="probe-2")
             denied = call(tokens[org], w.a, probe="probe-2")
@@ -145,9 +300,15 @@ def test_authorisation_on_every_route(api: Api) -> None:
             assert denied.content == blind.content, (label, org)
         assert api.row_counts() == before, label
 
-        if case.providers:
-            allowed = call(tokens[w.provider], w.a)
-            assert allowed.status_code == case.ok, (label, allowed.text)
+        allowed_orgs = [w.provider] if case.providers else []
+        allowed_orgs += [w.trainer] if case.trainer else []
+        for org in allowed_orgs:
+            if case.prepare:
+                case.prepare(api, w)
+            allowed = call(tokens[org], w.a)
+            assert allowed.status_code == case.ok, (label, org, allowed.text)
+        if case.prepare:
+            case.prepare(api, w)
         mine = call(own_headers, w.a)
         assert mine.status_code == case.ok, (label, mine.text)
         assert mine.headers["content-type"] == "application/json"

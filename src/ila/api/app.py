@@ -10,7 +10,9 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 import ila
-from ila.api import mandates, oauth, rights
+from ila.api import mandates, oauth, rights, trainings
+from ila.api.accounts import router as accounts_router
+from ila.api.employers import router as employers_router
 from ila.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from ila.api.problems import Problem, install
 from ila.api.ratelimit import TokenBucketLimiter
@@ -50,6 +52,9 @@ def create_api(container: Container | None = None) -> FastAPI:
     api.include_router(oauth.router)
     api.include_router(rights.router)
     api.include_router(mandates.router)
+    api.include_router(employers_router)
+    api.include_router(accounts_router)
+    api.include_router(trainings.router)
     # added last = outermost: the request id exists before anything can fail
     api.add_middleware(BodyLimitMiddleware, limit=settings.api_max_body_bytes)
     api.add_middleware(RequestIdMiddleware)

@@ -202,6 +202,7 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",
+    428: "precondition_required",
 }
 
 

@@ -28,6 +28,7 @@ class Training(Base):
     __table_args__ = (
         UniqueConstraint("sender", "sender_record_id"),
         Index("ix_trainings_person_employer", "person_id", "employer_id"),
+        Index("ix_trainings_employer", "employer_id", "id"),  # an employer's list, by id
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -37,6 +38,9 @@ class Training(Base):
     sender: Mapped[str] = mapped_column(String(40), nullable=False)  # sender's organisation id
     sender_record_id: Mapped[str] = mapped_column(String(100), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    # a training provider's record stays "to verify" for the employer until verified
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    verified_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class TrainingVersion(VersionMixin, Base):

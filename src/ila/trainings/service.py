@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, not_, select
 from sqlalchemy.orm import Session
 
 from ila.db.base import utcnow
 from ila.db.uow import UnitOfWork
 from ila.db.versioning import Operation, as_recorded_on
 from ila.errors import Conflict, DuplicateRecord, NotFound, StaleVersion, ValidationError
-from ila.identity.models import Employer
+from ila.identity.models import Employer, Person
 from ila.identity.service import find_employer, find_person
 from ila.trainings.domain import (
     DurationUnit,
@@ -310,3 +310,91 @@ def used_minutes_by_year(
     for end, minutes in rows:
         used[end.year] = used.get(end.year, 0) + minutes
     return used
+
+
+# --- per employer (API) --------------------------------------------------------------------
+
+
+def owned_training(session: Session, training_id: int, employer_id: int) -> Training:
+    """The training if it belongs to this employer; another employer's training is as unknown."""
+    training = session.get(Training, training_id)
+    if training is None or training.employer_id != employer_id:
+        raise NotFound("training not found", field="training_id")
+    return training
+
+
+def to_verify(training: Training) -> bool:
+    """A training provider's record the employer has not verified yet."""
+    return training.source == Source.PROVIDER.value and training.verified_at is None
+
+
+def verify_training(uow: UnitOfWork, training_id: int, *, employer_id: int, actor: str) -> Training:
+    """The employer confirms a record a training provider sent; verifying it again changes
+    nothing. Records the employer's side sent need no verification."""
+    with uow:
+        training = owned_training(uow.session, training_id, employer_id)
+        if training.source != Source.PROVIDER.value:
+            raise Conflict(
+                f"training {training_id} was not sent by a training provider; "
+                "there is nothing to verify",
+                field="training_id",
+                code="nothing_to_verify",
+            )
+        if training.verified_at is None:
+            training.verified_at = utcnow()
+            training.verified_by = actor
+            uow.session.flush()
+        uow.commit()
+        return training
+
+
+@dataclass(frozen=True)
+class TrainingFilter:
+    person_id: int | None = None
+    start: date | None = None  # trainings ending on or after this day
+    end: date | None = None  # trainings starting on or before this day
+    nature: Nature | None = None
+    status: Status | None = None
+    counts_toward_right: bool | None = None
+    to_verify: bool | None = None
+    include_cancelled: bool = False
+
+
+def employer_trainings(
+    session: Session,
+    employer_id: int,
+    where: TrainingFilter,
+    *,
+    after_id: int | None,
+    limit: int,
+) -> list[tuple[Training, TrainingVersion, str]]:
+    """Current versions of the employer's trainings with the worker's national number, by id,
+    after ``after_id`` (keyset pagination)."""
+    query = (
+        select(Training, TrainingVersion, Person.national_number)
+        .join(TrainingVersion, TrainingVersion.training_id == Training.id)
+        .join(Person, Person.id == Training.person_id)
+        .where(Training.employer_id == employer_id, TrainingVersion.superseded_at.is_(None))
+        .order_by(Training.id)
+        .limit(limit)
+    )
+    if after_id is not None:
+        query = query.where(Training.id > after_id)
+    if where.person_id is not None:
+        query = query.where(Training.person_id == where.person_id)
+    if where.start is not None:
+        query = query.where(TrainingVersion.end_date >= where.start)
+    if where.end is not None:
+        query = query.where(TrainingVersion.start_date <= where.end)
+    if where.nature is not None:
+        query = query.where(TrainingVersion.nature == where.nature.value)
+    if where.status is not None:
+        query = query.where(TrainingVersion.status == where.status.value)
+    if where.counts_toward_right is not None:
+        query = query.where(TrainingVersion.counts_toward_right.is_(where.counts_toward_right))
+    if where.to_verify is not None:
+        pending = and_(Training.source == Source.PROVIDER.value, Training.verified_at.is_(None))
+        query = query.where(pending if where.to_verify else not_(pending))
+    if not where.include_cancelled:
+        query = query.where(TrainingVersion.cancelled.is_(False))
+    return [(t, v, n) for t, v, n in session.execute(query)]
