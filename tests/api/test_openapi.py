@@ -36,6 +36,8 @@ def test_document_describes_security_and_errors() -> None:
             if path == "/oauth/token":
                 assert "security" not in operation
                 continue
+            if "requestBody" in operation:  # a body that is not JSON is 400 bad_request
+                assert "400" in responses, (method, path)
             (requirement,) = operation["security"]
             assert [Scope(s) for s in requirement["clientCredentials"]]
             for status in ("401", "403", "404", "422"):

@@ -141,7 +141,15 @@ def read_dashboard(
             caller=caller,
             acting=acting,
             action="dashboard.read",
-            subjects={"year": year, "workers": figures["workers"]},
+            subjects={
+                # the persons the answer names, by worker and without training
+                "national_numbers": [
+                    w["national_number"]
+                    for w in [*figures["by_worker"], *figures["without_training"]]
+                ],
+                "year": year,
+                "workers": figures["workers"],
+            },
             request_id=request_id_of(request),
         )
     return figures

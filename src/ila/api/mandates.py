@@ -51,7 +51,7 @@ def get_mandates(
     response_model=MandateOut,
     status_code=201,
     summary="Grant a mandate to a service provider",
-    responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 429),
 )
 def post_mandate(
     request: Request,
@@ -90,7 +90,7 @@ def post_mandate(
     "/employers/{en}/mandates/{mandate_id}/revoke",
     response_model=MandateOut,
     summary="Revoke a mandate",
-    responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 429),
 )
 def post_revoke(
     request: Request,

@@ -46,7 +46,7 @@ IdempotencyKeyHeader = Annotated[
     ),
 ]
 _READ_ERRORS = problem_responses(401, 403, 404, 422, 429)
-_WRITE_ERRORS = problem_responses(401, 403, 404, 409, 413, 422, 429)
+_WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 422, 429)
 
 
 def _no_right(year: int) -> NotFound:
@@ -146,7 +146,10 @@ def post_rights(
             acting=acting,
             action="rights.write",
             subjects={
-                "national_numbers": [i.national_number for i in body.items],
+                # the persons whose right was changed (not the unchanged or rejected items)
+                "national_numbers": [
+                    body.items[r.index].national_number for r in results if r.status == "accepted"
+                ],
                 "year": body.year,
             },
             request_id=request_id_of(request),

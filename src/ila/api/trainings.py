@@ -73,7 +73,7 @@ IfMatchHeader = Annotated[
 ReadScope = Annotated[Caller, Security(current_caller, scopes=[Scope.EMPLOYER_TRAININGS_READ])]
 WriteScope = Annotated[Caller, Security(current_caller, scopes=[Scope.EMPLOYER_TRAININGS_WRITE])]
 _READ_ERRORS = problem_responses(401, 403, 404, 422, 429)
-_WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 413, 422, 428, 429)
+_WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428, 429)
 _PROVIDER_STATUSES = frozenset({Status.PLANNED, Status.FOLLOWED})
 _WORKER_FIELDS = {"national_number": "national_number", "sender_record_id": "record_id"}
 _NO_EMPLOYMENT = "no employment of this worker with this employer"
@@ -338,7 +338,12 @@ def post_trainings(
             caller,
             acting,
             "trainings.create",
-            national_numbers=[r.national_number for r in records],
+            # the persons a training was created for (not the unchanged or rejected records)
+            national_numbers=[
+                r.national_number
+                for r, result in zip(records, results, strict=True)
+                if result.status == "accepted"
+            ],
         )
         answer = CreateTrainingsResponse(
             accepted=sum(r.status == "accepted" for r in results),

@@ -2,6 +2,7 @@
 
 from ila.access.models import AccessToken, ApiClient, AssertionJti, Mandate
 from ila.api.models import IdempotencyKey
+from ila.audit.models import AuditEvent
 from ila.db.base import Base
 from ila.employment.models import Employment, QuarterlyFte, Suspension, WorkFraction
 from ila.identity.models import Employer, Person
@@ -14,6 +15,7 @@ __all__ = [
     "AccessToken",
     "ApiClient",
     "AssertionJti",
+    "AuditEvent",
     "Employer",
     "Employment",
     "IdempotencyKey",

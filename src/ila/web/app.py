@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
+from starlette.routing import Mount
 
 import ila
 from ila.api.app import PREFIX, create_api
@@ -34,10 +36,20 @@ _HOME = """<!doctype html>
 """
 
 
+class _ApiMount(Mount):
+    """The API's mount. Starlette's ``{path:path}`` is ``.*``, which stops at a newline: a path
+    with an encoded ``%0A`` fell out of the API to the site's plain-JSON 404. Matched with
+    DOTALL, every path under ``/api/v1`` reaches the API and gets its problem details."""
+
+    def __init__(self, path: str, app: FastAPI) -> None:
+        super().__init__(path, app=app)
+        self.path_regex = re.compile(self.path_regex.pattern, re.DOTALL)
+
+
 def create_app(container: Container) -> FastAPI:
     app = FastAPI(title="ila", version=ila.__version__, docs_url=None, redoc_url=None)
     app.state.container = container
-    app.mount(PREFIX, create_api(container))
+    app.router.routes.append(_ApiMount(PREFIX, create_api(container)))
 
     def counts() -> dict[str, int]:
         with container.uow() as uow:

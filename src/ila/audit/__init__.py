@@ -1,0 +1,1 @@
+"""The audit trail: who read or changed a person's data through the API, for whom, when."""
