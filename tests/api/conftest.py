@@ -284,6 +284,22 @@ def make_world(container: Container) -> World:
     )
 
 
+def training_content(**changes: Any) -> dict[str, Any]:
+    """The content of a valid training, for request bodies; ``changes`` override fields."""
+    content: dict[str, Any] = {
+        "title": "Forklift safety",
+        "provider": "Safety Academy",
+        "start_date": "2024-03-04",
+        "end_date": "2024-03-05",
+        "duration": "8",
+        "duration_unit": "hours",
+        "nature": "formal_external",
+        "status": "followed",
+    }
+    content.update(changes)
+    return content
+
+
 def assert_problem(
     response: httpx.Response, status: int, code: str | None = None
 ) -> dict[str, Any]:

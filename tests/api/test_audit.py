@@ -18,7 +18,7 @@ from ila.audit.models import AuditEvent
 from ila.audit.service import consultations_of
 from ila.errors import ValidationError
 from tests import builders
-from tests.api.conftest import Api, World, assert_problem, make_world
+from tests.api.conftest import Api, World, assert_problem, make_world, training_content
 
 
 def _events(api: Api) -> list[dict[str, Any]]:
@@ -168,16 +168,7 @@ def test_a_bulk_write_records_each_person_changed(api: Api) -> None:
         f"/api/v1/employers/{w.a}/trainings",
         headers=headers,
         json={
-            "training": {
-                "title": "Forklift safety",
-                "provider": "Safety Academy",
-                "start_date": "2024-03-04",
-                "end_date": "2024-03-05",
-                "duration": "8",
-                "duration_unit": "hours",
-                "nature": "formal_external",
-                "status": "followed",
-            },
+            "training": training_content(),
             "workers": [
                 {"national_number": a2, "record_id": "t/0"},
                 {"national_number": w.worker_b, "record_id": "t/1"},

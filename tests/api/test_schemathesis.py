@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests import builders
-from tests.api.conftest import Api, assert_problem, make_world
+from tests.api.conftest import Api, assert_problem, make_world, training_content
 
 MAX_EXAMPLES = 25  # per operation and generation mode (positive, negative)
 
@@ -81,16 +81,7 @@ def _seed(api: Api) -> tuple[Seeded, dict[str, str]]:
         f"/api/v1/employers/{w.a}/trainings",
         headers=headers,
         json={
-            "training": {
-                "title": "Forklift safety",
-                "provider": "Safety Academy",
-                "start_date": "2024-03-04",
-                "end_date": "2024-03-05",
-                "duration": "8",
-                "duration_unit": "hours",
-                "nature": "formal_external",
-                "status": "followed",
-            },
+            "training": training_content(),
             "workers": [
                 {"national_number": w.worker_a, "record_id": "seed/0"},
                 {"national_number": extra, "record_id": "seed/1"},

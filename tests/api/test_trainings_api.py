@@ -13,22 +13,7 @@ from sqlalchemy import func, select
 
 from ila.trainings.models import Training, TrainingVersion
 from tests import builders
-from tests.api.conftest import Api, World, assert_problem, make_world
-
-
-def _content(**changes: Any) -> dict[str, Any]:
-    content: dict[str, Any] = {
-        "title": "Forklift safety",
-        "provider": "Safety Academy",
-        "start_date": "2024-03-04",
-        "end_date": "2024-03-05",
-        "duration": "8",
-        "duration_unit": "hours",
-        "nature": "formal_external",
-        "status": "followed",
-    }
-    content.update(changes)
-    return content
+from tests.api.conftest import Api, World, assert_problem, make_world, training_content
 
 
 def _counts(api: Api) -> tuple[int, int]:
@@ -68,7 +53,7 @@ def test_group_training_keeps_valid_workers_and_retries_are_harmless(api: Api) -
         {"national_number": a1, "record_id": "g1/3"},
         {"national_number": a2, "record_id": "g1/4"},
     ]
-    body = {"training": _content(), "workers": workers}
+    body = {"training": training_content(), "workers": workers}
     keyed = {**headers, "Idempotency-Key": "group-1"}
     first = api.http.post(url, headers=keyed, json=body)
     assert first.status_code == 200, first.text
@@ -91,7 +76,7 @@ def test_group_training_keeps_valid_workers_and_retries_are_harmless(api: Api) -
 
     # the same new key sent four times at once: one is processed, the others get its answer
     concurrent = {
-        "training": _content(title="First aid"),
+        "training": training_content(title="First aid"),
         "workers": [{"national_number": w.worker_a, "record_id": "g3/0"}],
     }
     keyed_again = {**headers, "Idempotency-Key": "group-3"}
@@ -124,7 +109,7 @@ def test_group_training_keeps_valid_workers_and_retries_are_harmless(api: Api) -
         api,
         w.a,
         headers,
-        items=[{**_content(title="Other"), "national_number": a1, "record_id": "g1/3"}],
+        items=[{**training_content(title="Other"), "national_number": a1, "record_id": "g1/3"}],
     )
     assert changed["items"][0]["error"]["code"] == "duplicate_record"
     assert changed["items"][0]["error"]["path"] == "items[0].record_id"
@@ -135,7 +120,7 @@ def test_group_training_keeps_valid_workers_and_retries_are_harmless(api: Api) -
         api,
         w.a,
         headers,
-        training=_content(end_date="2024-03-01"),
+        training=training_content(end_date="2024-03-01"),
         workers=[{"national_number": w.worker_a, "record_id": "g2/0"}],
     )
     assert invalid["items"][0]["error"]["path"] == "training.end_date"
@@ -144,13 +129,13 @@ def test_group_training_keeps_valid_workers_and_retries_are_harmless(api: Api) -
         w.a,
         headers,
         items=[
-            {**_content(), "national_number": a1, "record_id": "i/1"},
-            {**_content(duration="0"), "national_number": a2, "record_id": "i/2"},
+            {**training_content(), "national_number": a1, "record_id": "i/1"},
+            {**training_content(duration="0"), "national_number": a2, "record_id": "i/2"},
         ],
     )
     assert [i["status"] for i in items["items"]] == ["accepted", "rejected"]
     assert items["items"][1]["error"]["path"] == "items[1].duration"
-    both = {"training": _content(), "workers": workers[:1], "items": []}
+    both = {"training": training_content(), "workers": workers[:1], "items": []}
     assert_problem(api.http.post(url, headers=headers, json=both), 422, "request_invalid")
 
 
@@ -161,7 +146,7 @@ def test_read_rectify_cancel_and_history(api: Api) -> None:
         api,
         w.a,
         headers,
-        items=[{**_content(), "national_number": w.worker_a, "record_id": "r1"}],
+        items=[{**training_content(), "national_number": w.worker_a, "record_id": "r1"}],
     )
     training_id = created["items"][0]["training_id"]
     url = f"/api/v1/employers/{w.a}/trainings/{training_id}"
@@ -177,7 +162,7 @@ def test_read_rectify_cancel_and_history(api: Api) -> None:
     )
     assert (body["duration_minutes"], body["to_verify"], body["cancelled"]) == (480, False, False)
 
-    change = {**_content(end_date="2024-03-06", duration="1", duration_unit="days")}
+    change = {**training_content(end_date="2024-03-06", duration="1", duration_unit="days")}
     change["reason"] = "one more day"
     missing = api.http.put(url, headers=headers, json=change)
     assert_problem(missing, 428, "precondition_required")
@@ -246,7 +231,7 @@ def test_list_with_filters_and_pagination(api: Api) -> None:
     a1, a2 = _workers(api, w, 3)[1:]
     items = [
         {
-            **_content(
+            **training_content(
                 start_date=f"2024-0{i + 1}-01",
                 end_date=f"2024-0{i + 1}-02",
                 nature="informal" if i % 2 else "formal_internal",
@@ -269,7 +254,7 @@ def test_list_with_filters_and_pagination(api: Api) -> None:
         api,
         w.b,
         b_headers,
-        items=[{**_content(), "national_number": b_niss, "record_id": "l0"}],
+        items=[{**training_content(), "national_number": b_niss, "record_id": "l0"}],
     )
     url = f"/api/v1/employers/{w.a}/trainings"
 
@@ -319,7 +304,11 @@ def test_training_provider_records_are_to_verify(api: Api) -> None:
     w = make_world(api.container)
     employer = api.auth(api.register(w.a))
     trainer = api.auth(api.register(w.trainer))
-    record = {**_content(status="planned"), "national_number": w.worker_a, "record_id": "p1"}
+    record = {
+        **training_content(status="planned"),
+        "national_number": w.worker_a,
+        "record_id": "p1",
+    }
     sent = _create(api, w.a, trainer, items=[record])
     assert sent["accepted"] == 1, sent
     training_id = sent["items"][0]["training_id"]

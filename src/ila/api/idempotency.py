@@ -16,12 +16,13 @@ from typing import TypeVar
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from starlette.requests import Request
 from starlette.responses import Response
 
 from ila.access.domain import Caller
 from ila.api.models import IdempotencyKey
+from ila.api.security import container_of
 from ila.api.transaction import Transaction, request_transaction
-from ila.bootstrap import Container
 from ila.db.base import utcnow
 from ila.errors import Conflict, IdempotencyKeyReused
 
@@ -56,16 +57,18 @@ def _response(outcome: Outcome, *, replayed: bool) -> Response:
 
 
 def run_post(
-    container: Container,
+    request: Request,
     caller: Caller,
     key: str | None,
-    request_fingerprint: str,
+    body: BaseModel,
     guard: Callable[[Transaction], A],
     work: Callable[[Transaction, A], Outcome],
 ) -> Response:
     """``guard`` checks the caller may act (on every call, replays included) and returns what
     ``work`` needs; ``work`` does the write. Without a key, both simply run in one
-    transaction."""
+    transaction. A key is bound to the method, path and body of the request."""
+    container = container_of(request)
+    request_fingerprint = fingerprint(request.method, request.url.path, body)
     if key is None:
         with request_transaction(container) as tx:
             outcome = work(tx, guard(tx))

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from ila.access.domain import Acting, Caller, Scope
 from ila.access.service import acting_for, grant_mandate, list_mandates, revoke_mandate
-from ila.api.idempotency import Outcome, fingerprint, run_post
+from ila.api.idempotency import Outcome, run_post
 from ila.api.problems import problem_responses
 from ila.api.rights import EnterpriseNumberPath, IdempotencyKeyHeader
 from ila.api.schemas import MandateOut, MandateRequest, RevokeRequest
@@ -77,10 +77,10 @@ def post_mandate(
         return Outcome.of(201, MandateOut.model_validate(asdict(view)))
 
     return run_post(
-        container_of(request),
+        request,
         caller,
         idempotency_key,
-        fingerprint(request.method, request.url.path, body),
+        body,
         _guard(caller, en, Scope.EMPLOYER_MANDATES_WRITE),
         work,
     )
@@ -113,10 +113,10 @@ def post_revoke(
         return Outcome.of(200, MandateOut.model_validate(asdict(view)))
 
     return run_post(
-        container_of(request),
+        request,
         caller,
         idempotency_key,
-        fingerprint(request.method, request.url.path, body),
+        body,
         _guard(caller, en, Scope.EMPLOYER_MANDATES_WRITE),
         work,
     )

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from ila.access.audit import record_personal_data_access
 from ila.access.domain import Acting, Caller, Scope
 from ila.access.service import acting_for
-from ila.api.idempotency import Outcome, fingerprint, run_post
+from ila.api.idempotency import Outcome, run_post
 from ila.api.problems import problem_responses, request_id_of
 from ila.api.schemas import (
     ItemError,
@@ -164,10 +164,10 @@ def post_rights(
         return Outcome.of(200, answer)
 
     return run_post(
-        container_of(request),
+        request,
         caller,
         idempotency_key,
-        fingerprint(request.method, request.url.path, body),
+        body,
         guard,
         work,
     )

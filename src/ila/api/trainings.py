@@ -22,7 +22,7 @@ from ila.access.audit import record_personal_data_access
 from ila.access.domain import Acting, Caller, ProviderKind, Scope
 from ila.access.models import Mandate
 from ila.access.service import acting_for
-from ila.api.idempotency import Outcome, fingerprint, run_post
+from ila.api.idempotency import Outcome, run_post
 from ila.api.problems import problem_responses, request_id_of
 from ila.api.rights import EnterpriseNumberPath, IdempotencyKeyHeader
 from ila.api.schemas import ItemError
@@ -354,10 +354,10 @@ def post_trainings(
         return Outcome.of(200, answer)
 
     return run_post(
-        container_of(request),
+        request,
         caller,
         idempotency_key,
-        fingerprint(request.method, request.url.path, body),
+        body,
         guard,
         work,
     )
@@ -479,10 +479,10 @@ def cancel(
         return Outcome.of(200, training)
 
     return run_post(
-        container_of(request),
+        request,
         caller,
         idempotency_key,
-        fingerprint(request.method, request.url.path, body),
+        body,
         guard,
         work,
     )
