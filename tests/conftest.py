@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
@@ -25,12 +26,6 @@ from ila.rights.rules import load_rules
 PG_URL = os.environ.get("ILA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-
-
-def reset_pg_schema(engine: Engine) -> None:
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
 
 
 def pg_engine_or_skip(url: str = PG_URL) -> Engine:
@@ -55,13 +50,25 @@ def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     engine.dispose()
 
 
+# one database per test process, so concurrent runs on one server never drop each other's schema
+INTEGRATION_DB = f"ila_test_{os.getpid()}"
+
+
 @pytest.fixture(scope="session")
 def postgresql_engine() -> Iterator[Engine]:
-    engine = pg_engine_or_skip()
-    reset_pg_schema(engine)
+    admin = pg_engine_or_skip().execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {INTEGRATION_DB} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {INTEGRATION_DB}"))
+    engine = make_engine(
+        make_url(PG_URL).set(database=INTEGRATION_DB).render_as_string(hide_password=False)
+    )
     upgrade(engine)
     yield engine
     engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {INTEGRATION_DB} WITH (FORCE)"))
+    admin.dispose()
 
 
 @pytest.fixture(params=BACKENDS)

@@ -1,25 +1,23 @@
-"""``ila``: administration commands. User errors print one line and exit non-zero."""
+"""``ila``: administration commands. User errors print one line and exit non-zero.
+
+Each feature's commands live in their own module (``ila.cli.<feature>``) and are registered here.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from ila.bootstrap import Container, bootstrap
-from ila.config import Settings
-from ila.errors import ConfigurationError, DomainError
+from ila.cli.access import clients_app, mandates_app
+from ila.cli.common import err, fail, open_container, out, parse_as_of
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="ila — Individual Learning Account platform."
@@ -27,62 +25,13 @@ app = typer.Typer(
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 demo_app = typer.Typer(no_args_is_help=True, help="Synthetic demo dataset.")
 rights_app = typer.Typer(no_args_is_help=True, help="Training rights.")
+api_app = typer.Typer(no_args_is_help=True, help="The REST API contract.")
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(rights_app, name="rights")
-clients_app = typer.Typer(no_args_is_help=True, help="API clients (machine authentication).")
-mandates_app = typer.Typer(no_args_is_help=True, help="Mandates of service providers.")
-api_app = typer.Typer(no_args_is_help=True, help="The REST API contract.")
 app.add_typer(clients_app, name="clients")
 app.add_typer(mandates_app, name="mandates")
 app.add_typer(api_app, name="api")
-
-out = Console()
-err = Console(stderr=True)
-
-EXIT_USER_ERROR = 2
-
-
-@contextmanager
-def _container() -> Iterator[Container]:
-    """Build the container and turn user-caused failures into one line + exit code 2."""
-    from sqlalchemy.exc import OperationalError, ProgrammingError
-
-    container: Container | None = None
-    try:
-        container = bootstrap(Settings())
-        yield container
-    except DomainError as exc:
-        _fail(f"error {exc}")
-    except ConfigurationError as exc:
-        _fail(f"configuration error: {exc}")
-    except (OperationalError, ProgrammingError) as exc:
-        first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        _fail(
-            f"database error: {first} (is the database reachable and upgraded? "
-            "run `ila db upgrade`)"
-        )
-    finally:
-        if container is not None:
-            container.close()
-
-
-def _fail(message: str) -> None:
-    err.print(f"[red]{escape(message)}[/red]", highlight=False, soft_wrap=True)
-    raise typer.Exit(EXIT_USER_ERROR)
-
-
-def _as_of(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        _fail(f"error [invalid_date] (as_of) {value!r} is not an ISO date or date-time")
-        raise  # unreachable: _fail exits
-    if len(value) == 10:
-        parsed = datetime.combine(parsed.date(), time.max)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @db_app.command("upgrade")
@@ -90,7 +39,7 @@ def db_upgrade() -> None:
     """Create or migrate the schema to the latest revision."""
     from ila.db.migrate import upgrade
 
-    with _container() as c:
+    with open_container() as c:
         upgrade(c.engine)
         out.print(f"database at [bold]{c.engine.url.render_as_string()}[/bold] is up to date")
 
@@ -100,7 +49,7 @@ def demo_load(seed: Annotated[int, typer.Option(help="Random seed.")] = 2024) ->
     """Load the synthetic demo dataset (idempotent)."""
     from ila.demo.generator import load_demo
 
-    with _container() as c:
+    with open_container() as c:
         report = load_demo(c, seed=seed)
         if report.already_loaded:
             out.print("demo dataset already loaded; nothing added")
@@ -117,7 +66,7 @@ def rights_compute(year: Annotated[int, typer.Option(help="Year to compute.")]) 
     from ila.rights.service import compute_year
 
     with (
-        _container() as c,
+        open_container() as c,
         Progress(
             "[progress.description]{task.description}",
             BarColumn(),
@@ -154,8 +103,8 @@ def rights_explain(
     from ila.cli.render import render_explanation
     from ila.rights.service import explain
 
-    with _container() as c:
-        result = explain(c, national_number, employer, year, _as_of(as_of))
+    with open_container() as c:
+        result = explain(c, national_number, employer, year, parse_as_of(as_of))
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     else:
@@ -194,8 +143,8 @@ def rights_set(
     elif national_number is not None:
         items.append(SetRight(national_number, year, days, reason))
     else:
-        _fail("error give a national number or --file")
-    with _container() as c:
+        fail("error give a national number or --file")
+    with open_container() as c:
         results = set_rights(c, enterprise_number=employer, items=items, actor=f"cli:{actor}")
     table = Table("item", "status", "version", "error")
     for r in results:
@@ -208,155 +157,6 @@ def rights_set(
     out.print(table)
     if any(r.status == "rejected" for r in results):
         raise typer.Exit(1)
-
-
-def _date(value: str, field: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        _fail(f"error [invalid_date] ({field}) {value!r} is not an ISO date (YYYY-MM-DD)")
-        raise  # unreachable: _fail exits
-
-
-@clients_app.command("add")
-def clients_add(
-    organisation: Annotated[str, typer.Option(help="Enterprise number of the client's owner.")],
-    name: Annotated[str, typer.Option(help="Display name.")],
-    public_key: Annotated[
-        Path, typer.Option(help="The client's public key: a .pem file or a .jwk (JSON) file.")
-    ],
-    scope: Annotated[
-        list[str], typer.Option(help="A scope the client may ask for (repeat the option).")
-    ],
-    actor: Annotated[str, typer.Option(help="Who registers the client.")] = "cli",
-) -> None:
-    """Register an API client; prints its client_id."""
-    from ila.access.service import add_client
-
-    try:
-        key = public_key.read_bytes()
-    except OSError as exc:
-        _fail(f"error [unreadable_file] (public_key) {exc.strerror}: {public_key}")
-        raise  # unreachable: _fail exits
-    with _container() as c:
-        client_id = add_client(
-            c.uow(),
-            organisation=organisation,
-            name=name,
-            public_key=key,
-            key_filename=public_key.name,
-            scopes=scope,
-            actor=f"cli:{actor}",
-        )
-    sys.stdout.write(client_id + "\n")
-
-
-@clients_app.command("list")
-def clients_list(
-    organisation: Annotated[str | None, typer.Option(help="Only this organisation.")] = None,
-) -> None:
-    """List API clients, revoked ones included."""
-    from ila.access.service import list_clients
-
-    with _container() as c, c.uow() as uow:
-        rows = list_clients(uow.session, organisation)
-        table = Table()
-        for name in ("client_id", "organisation", "status"):
-            table.add_column(name, no_wrap=True)
-        table.add_column("name", overflow="fold")
-        table.add_column("scopes", overflow="fold")
-        for client in rows:
-            table.add_row(
-                client.client_id,
-                client.organisation,
-                f"revoked {client.revoked_at:%Y-%m-%d}" if client.revoked_at else "active",
-                escape(client.name),
-                "\n".join(client.scopes.split()),
-            )
-    out.print(table)
-
-
-@clients_app.command("revoke")
-def clients_revoke(
-    client_id: Annotated[str, typer.Argument(help="The client to revoke.")],
-    reason: Annotated[str, typer.Option(help="Why.")] = "revoked by an administrator",
-    actor: Annotated[str, typer.Option(help="Who revokes.")] = "cli",
-) -> None:
-    """Revoke an API client: its tokens stop working at once."""
-    from ila.access.service import revoke_client
-
-    with _container() as c:
-        revoke_client(c.uow(), client_id, actor=f"cli:{actor}", reason=reason)
-    out.print(f"client {escape(client_id)} revoked")
-
-
-@mandates_app.command("grant")
-def mandates_grant(
-    employer: Annotated[str, typer.Option(help="Enterprise number of the employer.")],
-    provider: Annotated[str, typer.Option(help="Enterprise number of the provider.")],
-    kind: Annotated[
-        str, typer.Option(help="social_secretariat, software_vendor or training_provider.")
-    ],
-    valid_from: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD).")],
-    valid_to: Annotated[str | None, typer.Option("--to", help="Last day; open-ended.")] = None,
-    actor: Annotated[str, typer.Option(help="Who records the mandate.")] = "cli",
-) -> None:
-    """Record that an employer mandates a service provider; prints the mandate id."""
-    from ila.access.service import grant_mandate
-
-    start = _date(valid_from, "valid_from")
-    end = _date(valid_to, "valid_to") if valid_to is not None else None
-    with _container() as c:
-        view = grant_mandate(
-            c.uow(),
-            employer=employer,
-            provider=provider,
-            kind=kind,
-            valid_from=start,
-            valid_to=end,
-            actor=f"cli:{actor}",
-        )
-    sys.stdout.write(f"{view.id}\n")
-
-
-@mandates_app.command("revoke")
-def mandates_revoke(
-    mandate_id: Annotated[int, typer.Argument(help="The mandate to revoke.")],
-    reason: Annotated[str, typer.Option(help="Why.")],
-    actor: Annotated[str, typer.Option(help="Who revokes.")] = "cli",
-) -> None:
-    """End a mandate now (it stays in the history)."""
-    from ila.access.service import revoke_mandate
-
-    with _container() as c:
-        revoke_mandate(c.uow(), mandate_id, actor=f"cli:{actor}", reason=reason)
-    out.print(f"mandate {mandate_id} revoked")
-
-
-@mandates_app.command("list")
-def mandates_list(
-    employer: Annotated[str, typer.Option(help="Enterprise number of the employer.")],
-) -> None:
-    """List an employer's mandates, revoked and expired ones included."""
-    from ila.access.service import list_mandates
-
-    with _container() as c, c.uow() as uow:
-        views = list_mandates(uow.session, employer)
-    table = Table("id", "provider", "kind", "from", "to")
-    table.add_column("status", overflow="fold")
-    for m in views:
-        status = "active" if m.active else "inactive"
-        if m.revoked_at:
-            status = f"revoked {m.revoked_at:%Y-%m-%d}: {m.revoke_reason}"
-        table.add_row(
-            str(m.id),
-            m.provider,
-            m.kind,
-            m.valid_from.isoformat(),
-            m.valid_to.isoformat() if m.valid_to else "",
-            escape(status),
-        )
-    out.print(table)
 
 
 @api_app.command("openapi")
@@ -386,7 +186,7 @@ def serve(
 
     from ila.web.app import create_app
 
-    with _container() as c:
+    with open_container() as c:
         bind_host, bind_port = host or c.settings.host, port or c.settings.port
         out.print(
             f"ila is running at [bold]http://{bind_host}:{bind_port}/[/bold] (Ctrl+C to stop)"
