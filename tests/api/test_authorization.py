@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,9 +24,12 @@ from ila.trainings.domain import DurationUnit, Nature, Source, Status, TrainingD
 from ila.trainings.service import record_training
 from ila.web.app import create_app
 from tests import builders
+from tests.api.authorisation_elsewhere import ELSEWHERE
 from tests.api.conftest import Api, World, assert_problem, make_world
 
 PUBLIC = {("POST", "/oauth/token"), ("GET", "/openapi.json")}
+# Routes of other audiences (institutions, batch senders …) are tested by their own modules,
+# listed in tests/api/authorisation_elsewhere.py: add a line there rather than editing this file.
 
 
 @dataclass(frozen=True)
@@ -252,7 +256,12 @@ def api_routes(app: FastAPI) -> set[tuple[str, str]]:
 
 
 def test_every_route_is_covered(api: Api) -> None:
-    assert api_routes(create_app(api.container)) == set(CASES) | PUBLIC
+    assert api_routes(create_app(api.container)) == set(CASES) | PUBLIC | set(ELSEWHERE)
+    assert not set(CASES) & set(ELSEWHERE)
+    root = Path(__file__).resolve().parents[2]
+    for (method, template), module in ELSEWHERE.items():
+        text = (root / module).read_text(encoding="utf-8")
+        assert template in text, (method, template, module)
     assert api.http.get("/api/v1/openapi.json").json()["openapi"].startswith("3.1")
 
 

@@ -1,0 +1,15 @@
+"""Routes whose authorisation is tested outside the employer model of ``test_authorization``.
+
+``test_authorization`` runs one generic test over every employer-scoped route. Routes of other
+audiences (institutions under a legal context, batch tickets of a sender, …) need their own
+world; the module that tests their authorisation (no token → 401, wrong scope → 403, another
+tenant's object → 404 like an unknown one, no write left behind) lists them here, by
+(method, path template) → test module (path from the repository root). ``test_authorization``
+checks that every route of the API is covered by one or the other, and that each module named
+here exists and mentions its route."""
+
+from __future__ import annotations
+
+ELSEWHERE: dict[tuple[str, str], str] = {
+    # ("GET", "/example/{id}"): "tests/api/test_example_authorization.py",
+}
