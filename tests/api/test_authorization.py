@@ -20,6 +20,8 @@ from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
 from ila.access.domain import Scope
+from ila.identity.service import find_employer
+from ila.rights.review import list_opt_outs, opt_out, withdraw_opt_out
 from ila.trainings.domain import DurationUnit, Nature, Source, Status, TrainingData
 from ila.trainings.service import record_training
 from ila.web.app import create_app
@@ -107,6 +109,27 @@ def _training_body(w: World) -> dict[str, Any]:
     }
 
 
+OPT_OUTS: dict[str, int] = {}  # the opt-out of each employer the withdraw calls use
+
+
+def _no_active_opt_out(api: Api, w: World) -> None:
+    with api.container.uow() as uow:
+        employer_id = find_employer(uow.session, w.a).id
+        ids = [o.id for o in list_opt_outs(uow.session, employer_id, 2024) if not o.withdrawn_at]
+    for opt_out_id in ids:
+        withdraw_opt_out(
+            api.container, enterprise_number=w.a, opt_out_id=opt_out_id, reason="t", actor="t"
+        )
+
+
+def _fresh_opt_out(api: Api, w: World) -> None:
+    _no_active_opt_out(api, w)
+    view = opt_out(
+        api.container, enterprise_number=w.a, year=2024, national_number=None, reason="t", actor="t"
+    )
+    OPT_OUTS[w.a] = view.id
+
+
 def _rectify_body(w: World) -> dict[str, Any]:
     body = _training_body(w)["items"][0]
     del body["national_number"], body["record_id"]
@@ -133,6 +156,36 @@ CASES: dict[tuple[str, str], Case] = {
         },
         200,
         providers=True,
+    ),
+    ("GET", "/employers/{en}/rights/{year}/review"): Case(
+        Scope.EMPLOYER_RIGHTS_READ,
+        lambda w, en: f"/employers/{en}/rights/2024/review",
+        None,
+        200,
+        providers=True,
+    ),
+    ("POST", "/employers/{en}/rights/{year}/verifications"): Case(
+        Scope.EMPLOYER_RIGHTS_WRITE,
+        lambda w, en: f"/employers/{en}/rights/2024/verifications",
+        lambda w: {"items": [{"national_number": w.worker_a}]},
+        200,
+        providers=True,
+    ),
+    ("POST", "/employers/{en}/rights/{year}/opt-outs"): Case(
+        Scope.EMPLOYER_RIGHTS_WRITE,
+        lambda w, en: f"/employers/{en}/rights/2024/opt-outs",
+        lambda w: {"national_number": None, "reason": "sector fund keeps the accounts"},
+        201,
+        providers=True,
+        prepare=_no_active_opt_out,
+    ),
+    ("POST", "/employers/{en}/rights/{year}/opt-outs/{opt_out_id}/withdraw"): Case(
+        Scope.EMPLOYER_RIGHTS_WRITE,
+        lambda w, en: f"/employers/{en}/rights/2024/opt-outs/{OPT_OUTS.get(en, 1)}/withdraw",
+        lambda w: {"reason": "back to the computation"},
+        200,
+        providers=True,
+        prepare=_fresh_opt_out,
     ),
     ("GET", "/employers/{en}/mandates"): Case(
         Scope.EMPLOYER_MANDATES_READ,

@@ -49,7 +49,7 @@ def test_compute_explain_and_set(db_url: str, app_container: Container, tmp_path
 
     code, out, _ = _run("rights", "compute", "--year", "2024")
     assert code == 0, out
-    assert "2 worker-years (2 new, 0 changed, 0 unchanged)" in out
+    assert "2 worker-years (2 new, 0 changed, 0 unchanged, 0 opted out)" in out
 
     code, out, _ = _run("rights", "explain", niss, "--employer", en, "--year", "2024", "--json")
     assert code == 0
@@ -133,3 +133,36 @@ def test_demo_load_is_idempotent_and_explainable(db_url: str) -> None:
     )
     assert code == 0
     assert "3 × 0.8 × 10/12 = 2.00" in out
+
+
+def test_verify_and_opt_out_commands(db_url: str, app_container: Container) -> None:
+    assert _run("db", "upgrade")[0] == 0
+    en = builders.employer(app_container, fte="40")
+    niss = builders.person(app_container, 1)
+    builders.employ(app_container, niss, en)
+    assert _run("rights", "compute", "--year", "2024")[0] == 0
+
+    code, out, _ = _run("rights", "verify", "--employer", en, "--year", "2024", niss)
+    assert code == 0, out
+    assert "accepted" in out
+    code, out, _ = _run("rights", "verify", "--employer", en, "--year", "2024", "--all")
+    assert (code, "unchanged" in out) == (0, True)
+    code, out, _ = _run("rights", "verify", "--employer", en, "--year", "2024", "12345678901")
+    assert (code, "invalid_national_number" in out) == (1, True)
+    assert _run("rights", "verify", "--employer", en, "--year", "2024")[0] == 2
+
+    code, out, _ = _run(
+        "rights", "opt-out", "--employer", en, "--year", "2024", "--reason", "own accounts"
+    )
+    assert code == 0, out
+    opt_out_id = out.strip()
+    code, _, err = _run(
+        "rights", "opt-out", "--employer", en, "--year", "2024", "--reason", "twice"
+    )
+    assert (code, "already_opted_out" in err) == (2, True)
+    code, out, _ = _run("rights", "compute", "--year", "2024")
+    assert "1 opted out" in out
+    code, out, _ = _run(
+        "rights", "opt-out-withdraw", opt_out_id, "--employer", en, "--reason", "back"
+    )
+    assert (code, f"opt-out {opt_out_id} withdrawn" in out) == (0, True)

@@ -16,14 +16,28 @@ from ila.api.problems import problem_responses, request_id_of
 from ila.api.schemas import (
     ItemError,
     ItemResult,
+    OptOut,
+    OptOutRequest,
+    RevokeRequest,
     RightExplanation,
+    RightsReviewSummary,
     SetRightsRequest,
     SetRightsResponse,
+    VerifyRightsRequest,
+    VerifyRightsResponse,
 )
 from ila.api.security import container_of, current_caller
 from ila.api.transaction import Transaction, request_transaction
 from ila.db.base import utcnow
-from ila.errors import NotFound
+from ila.errors import NotFound, ValidationError
+from ila.rights.review import (
+    OptOutView,
+    list_opt_outs,
+    opt_out,
+    review_summary,
+    verify_rights,
+    withdraw_opt_out,
+)
 from ila.rights.service import SetRight, explain, set_rights
 
 router = APIRouter(tags=["training rights"])
@@ -171,3 +185,221 @@ def post_rights(
         guard,
         work,
     )
+
+
+# --- the employer's review: verify the computed rights, opt out of the computation ----------
+
+YearPath = Annotated[int, Path(ge=2022, le=2100, description="Year of the rights.")]
+
+
+def _opt_out_out(view: OptOutView) -> OptOut:
+    return OptOut.model_validate(view, from_attributes=True)
+
+
+@router.get(
+    "/employers/{en}/rights/{year}/review",
+    response_model=RightsReviewSummary,
+    summary="Where a year's computed rights stand: verified, to verify, overdue, opted out",
+    responses=_READ_ERRORS,
+)
+def read_review(
+    request: Request,
+    en: EnterpriseNumberPath,
+    year: YearPath,
+    caller: Annotated[Caller, Security(current_caller, scopes=[Scope.EMPLOYER_RIGHTS_READ])],
+) -> Any:
+    """Counts of the year's current rights by review status, and every opt-out of the year.
+    The right of each year is to be verified within 30 days of being recorded."""
+    with request_transaction(container_of(request)) as tx:
+        acting = acting_for(
+            tx.session, caller, en, at=utcnow(), scope=Scope.EMPLOYER_RIGHTS_READ, field="en"
+        )
+        summary = review_summary(tx.session, acting.employer_id, year)
+        opt_outs = list_opt_outs(tx.session, acting.employer_id, year)
+        record_personal_data_access(
+            tx.session,
+            caller=caller,
+            acting=acting,
+            action="rights.review",
+            subjects={
+                "national_numbers": [o.national_number for o in opt_outs if o.national_number],
+                "year": year,
+            },
+            request_id=request_id_of(request),
+        )
+    return RightsReviewSummary(
+        year=summary.year,
+        verified=summary.verified,
+        to_verify=summary.to_verify,
+        overdue=summary.overdue,
+        opted_out=summary.opted_out,
+        company_opted_out=summary.company_opted_out,
+        opt_outs=[_opt_out_out(o) for o in opt_outs],
+    )
+
+
+@router.post(
+    "/employers/{en}/rights/{year}/verifications",
+    response_model=VerifyRightsResponse,
+    summary="Verify the computed rights of one worker, many, or all",
+    responses=_WRITE_ERRORS,
+)
+def post_verifications(
+    request: Request,
+    en: EnterpriseNumberPath,
+    year: YearPath,
+    body: VerifyRightsRequest,
+    caller: Annotated[Caller, Security(current_caller, scopes=[Scope.EMPLOYER_RIGHTS_WRITE])],
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Confirms the *current version* of each right; when the right changes later it is to
+    verify again. Per item: ``accepted`` (verified now), ``unchanged`` (already verified) or
+    ``rejected`` with its error. Give ``items`` or ``all_workers: true``."""
+
+    def guard(tx: Transaction) -> Acting:
+        return acting_for(
+            tx.session, caller, en, at=utcnow(), scope=Scope.EMPLOYER_RIGHTS_WRITE, field="en"
+        )
+
+    def work(tx: Transaction, acting: Acting) -> Outcome:
+        if (body.items is None) == (not body.all_workers):
+            raise ValidationError(
+                "give either items or all_workers: true", field="items", code="invalid_request"
+            )
+        results, verified = verify_rights(
+            tx.container,
+            enterprise_number=acting.enterprise_number,
+            year=year,
+            national_numbers=None
+            if body.items is None
+            else [i.national_number for i in body.items],
+            actor=caller.actor,
+        )
+        record_personal_data_access(
+            tx.session,
+            caller=caller,
+            acting=acting,
+            action="rights.verify",
+            subjects={"national_numbers": verified, "year": year},
+            request_id=request_id_of(request),
+        )
+        answer = VerifyRightsResponse(
+            year=year,
+            accepted=sum(r.status == "accepted" for r in results),
+            unchanged=sum(r.status == "unchanged" for r in results),
+            rejected=sum(r.status == "rejected" for r in results),
+            items=[
+                ItemResult.model_validate(
+                    {
+                        "index": r.index,
+                        "status": r.status,
+                        "version": r.version,
+                        "error": ItemError.model_validate(r.error) if r.error else None,
+                    }
+                )
+                for r in results
+            ],
+        )
+        return Outcome.of(200, answer)
+
+    return run_post(request, caller, idempotency_key, body, guard, work)
+
+
+@router.post(
+    "/employers/{en}/rights/{year}/opt-outs",
+    response_model=OptOut,
+    status_code=201,
+    summary="Opt out of the yearly computation (the company or one worker), with a reason",
+    responses=_WRITE_ERRORS,
+)
+def post_opt_out(
+    request: Request,
+    en: EnterpriseNumberPath,
+    year: YearPath,
+    body: OptOutRequest,
+    caller: Annotated[Caller, Security(current_caller, scopes=[Scope.EMPLOYER_RIGHTS_WRITE])],
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """The yearly computation then leaves those rights as they are and the employer registers
+    them itself (``POST /employers/{en}/rights``). 409 ``already_opted_out`` when the same
+    scope is already opted out."""
+
+    def guard(tx: Transaction) -> Acting:
+        return acting_for(
+            tx.session, caller, en, at=utcnow(), scope=Scope.EMPLOYER_RIGHTS_WRITE, field="en"
+        )
+
+    def work(tx: Transaction, acting: Acting) -> Outcome:
+        view = opt_out(
+            tx.container,
+            enterprise_number=acting.enterprise_number,
+            year=year,
+            national_number=body.national_number,
+            reason=body.reason,
+            actor=caller.actor,
+        )
+        subjects: dict[str, object] = {"year": year, "opt_out_id": view.id}
+        if view.national_number is not None:
+            subjects["national_number"] = view.national_number
+        record_personal_data_access(
+            tx.session,
+            caller=caller,
+            acting=acting,
+            action="rights.opt_out",
+            subjects=subjects,
+            request_id=request_id_of(request),
+        )
+        return Outcome.of(201, _opt_out_out(view))
+
+    return run_post(request, caller, idempotency_key, body, guard, work)
+
+
+@router.post(
+    "/employers/{en}/rights/{year}/opt-outs/{opt_out_id}/withdraw",
+    response_model=OptOut,
+    summary="Withdraw an opt-out; the next computation covers its scope again",
+    responses=_WRITE_ERRORS,
+)
+def post_opt_out_withdraw(
+    request: Request,
+    en: EnterpriseNumberPath,
+    year: YearPath,
+    opt_out_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    body: RevokeRequest,
+    caller: Annotated[Caller, Security(current_caller, scopes=[Scope.EMPLOYER_RIGHTS_WRITE])],
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """The opt-out stays in the history with who withdrew it, when and why."""
+
+    def guard(tx: Transaction) -> Acting:
+        return acting_for(
+            tx.session, caller, en, at=utcnow(), scope=Scope.EMPLOYER_RIGHTS_WRITE, field="en"
+        )
+
+    def work(tx: Transaction, acting: Acting) -> Outcome:
+        found = [
+            o for o in list_opt_outs(tx.session, acting.employer_id, year) if o.id == opt_out_id
+        ]
+        if not found:
+            raise NotFound("no such opt-out for this employer", field="opt_out_id")
+        view = withdraw_opt_out(
+            tx.container,
+            enterprise_number=acting.enterprise_number,
+            opt_out_id=opt_out_id,
+            reason=body.reason,
+            actor=caller.actor,
+        )
+        subjects: dict[str, object] = {"year": year, "opt_out_id": view.id}
+        if view.national_number is not None:
+            subjects["national_number"] = view.national_number
+        record_personal_data_access(
+            tx.session,
+            caller=caller,
+            acting=acting,
+            action="rights.opt_out",
+            subjects=subjects,
+            request_id=request_id_of(request),
+        )
+        return Outcome.of(200, _opt_out_out(view))
+
+    return run_post(request, caller, idempotency_key, body, guard, work)

@@ -83,6 +83,17 @@ class LedgerYear(BaseModel):
     derivation: dict[str, Any]
 
 
+class RightReview(BaseModel):
+    """Where the current right stands in the employer's review (verify within 30 days)."""
+
+    status: Literal["verified", "to_verify", "overdue", "opted_out"]
+    version: int | None = Field(description="The version of the right this status is about.")
+    due: datetime | None = Field(description="When the verification is due (30 days).")
+    verified_at: datetime | None = None
+    verified_by: str | None = None
+    opt_out_id: int | None = None
+
+
 class RightExplanation(BaseModel):
     """A worker's training right with one employer for one year, with everything behind it."""
 
@@ -94,6 +105,9 @@ class RightExplanation(BaseModel):
     headcount: dict[str, Any] = Field(description="Headcount, reference quarters and band.")
     collective_pool: Days | None = None
     entitlement: Entitlement
+    review: RightReview | None = Field(
+        default=None, description="The employer's review (absent for past views and previews)."
+    )
     derivation: dict[str, Any] = Field(description="Regime, its source and each factor.")
     ledger: list[LedgerYear]
 
@@ -133,6 +147,64 @@ class SetRightsResponse(BaseModel):
     unchanged: int
     rejected: int
     items: list[ItemResult]
+
+
+class WorkerRef(Strict):
+    national_number: str = Field(max_length=20, examples=["90010190123"])
+
+
+class VerifyRightsRequest(Strict):
+    items: list[WorkerRef] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1000,
+        description="The workers whose current right is verified; omit with all_workers.",
+    )
+    all_workers: bool = Field(
+        default=False, description="Verify every worker with a recorded right this year."
+    )
+
+
+class VerifyRightsResponse(BaseModel):
+    year: int
+    accepted: int = Field(description="Verified now.")
+    unchanged: int = Field(description="That version was already verified.")
+    rejected: int
+    items: list[ItemResult]
+
+
+class OptOutRequest(Strict):
+    national_number: str | None = Field(
+        default=None,
+        max_length=20,
+        description="One worker; omit (or null) to opt the whole company out for the year.",
+    )
+    reason: str = Field(min_length=1, max_length=500, examples=["sector fund keeps the accounts"])
+
+
+class OptOut(BaseModel):
+    id: int
+    year: int
+    scope: Literal["company", "worker"]
+    national_number: str | None
+    reason: str
+    recorded_at: datetime
+    recorded_by: str
+    withdrawn_at: datetime | None
+    withdrawn_by: str | None
+    withdraw_reason: str | None
+
+
+class RightsReviewSummary(BaseModel):
+    """The employer's review of a year's computed rights."""
+
+    year: int
+    verified: int
+    to_verify: int
+    overdue: int = Field(description="Not verified 30 days after the version was recorded.")
+    opted_out: int
+    company_opted_out: bool
+    opt_outs: list[OptOut] = Field(description="Every opt-out of the year, withdrawn included.")
 
 
 # --- mandates ------------------------------------------------------------------------------

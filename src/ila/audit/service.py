@@ -27,6 +27,9 @@ ACTIONS: dict[str, tuple[str, str]] = {
     # the name a route gives → (resource, action) as stored
     "rights.read": ("right", "read"),
     "rights.write": ("right", "set"),
+    "rights.verify": ("right", "verify"),
+    "rights.opt_out": ("right", "opt_out"),
+    "rights.review": ("right", "review"),
     "workers.list": ("workers", "list"),
     "dashboard.read": ("dashboard", "read"),
     "account.read": ("account", "read"),

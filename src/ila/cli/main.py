@@ -82,7 +82,8 @@ def rights_compute(year: Annotated[int, typer.Option(help="Year to compute.")]) 
         )
     out.print(
         f"{year}: {report.employers} employers, {report.worker_years} worker-years "
-        f"({report.created} new, {report.updated} changed, {report.unchanged} unchanged) "
+        f"({report.created} new, {report.updated} changed, {report.unchanged} unchanged, "
+        f"{report.opted_out} opted out) "
         f"in {report.seconds:.1f} s"
     )
     for line in report.errors:
@@ -157,6 +158,90 @@ def rights_set(
     out.print(table)
     if any(r.status == "rejected" for r in results):
         raise typer.Exit(1)
+
+
+@rights_app.command("verify")
+def rights_verify(
+    employer: Annotated[str, typer.Option(help="Enterprise number of the employer.")],
+    year: Annotated[int, typer.Option(help="Year of the rights.")],
+    national_numbers: Annotated[
+        list[str] | None, typer.Argument(help="Workers to verify; none with --all.")
+    ] = None,
+    all_workers: Annotated[
+        bool, typer.Option("--all", help="Every worker with a recorded right.")
+    ] = False,
+    actor: Annotated[str, typer.Option(help="Who verifies.")] = "cli",
+) -> None:
+    """Verify the computed rights of a year (a newer version is to verify again)."""
+    from ila.rights.review import verify_rights
+
+    if bool(national_numbers) == all_workers:
+        fail("error give national numbers or --all (not both)")
+    with open_container() as c:
+        results, _ = verify_rights(
+            c,
+            enterprise_number=employer,
+            year=year,
+            national_numbers=None if all_workers else national_numbers,
+            actor=f"cli:{actor}",
+        )
+    table = Table("item", "status", "version", "error")
+    for r in results:
+        table.add_row(
+            str(r.index),
+            r.status,
+            str(r.version or ""),
+            escape(f"{r.error['code']} {r.error['path']}: {r.error['message']}") if r.error else "",
+        )
+    out.print(table)
+    if any(r.status == "rejected" for r in results):
+        raise typer.Exit(1)
+
+
+@rights_app.command("opt-out")
+def rights_opt_out(
+    employer: Annotated[str, typer.Option(help="Enterprise number of the employer.")],
+    year: Annotated[int, typer.Option(help="Year.")],
+    reason: Annotated[str, typer.Option(help="Why the employer opts out.")],
+    worker: Annotated[
+        str | None, typer.Option(help="One worker's national number; omit for the company.")
+    ] = None,
+    actor: Annotated[str, typer.Option(help="Who records this.")] = "cli",
+) -> None:
+    """Opt out of the yearly computation for a year (company or one worker); prints its id."""
+    from ila.rights.review import opt_out
+
+    with open_container() as c:
+        view = opt_out(
+            c,
+            enterprise_number=employer,
+            year=year,
+            national_number=worker,
+            reason=reason,
+            actor=f"cli:{actor}",
+        )
+    sys.stdout.write(f"{view.id}\n")
+
+
+@rights_app.command("opt-out-withdraw")
+def rights_opt_out_withdraw(
+    opt_out_id: Annotated[int, typer.Argument(help="The opt-out to withdraw.")],
+    employer: Annotated[str, typer.Option(help="Enterprise number of the employer.")],
+    reason: Annotated[str, typer.Option(help="Why.")],
+    actor: Annotated[str, typer.Option(help="Who records this.")] = "cli",
+) -> None:
+    """Withdraw an opt-out: the next computation covers its scope again."""
+    from ila.rights.review import withdraw_opt_out
+
+    with open_container() as c:
+        withdraw_opt_out(
+            c,
+            enterprise_number=employer,
+            opt_out_id=opt_out_id,
+            reason=reason,
+            actor=f"cli:{actor}",
+        )
+    out.print(f"opt-out {opt_out_id} withdrawn")
 
 
 @api_app.command("openapi")

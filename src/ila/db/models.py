@@ -6,7 +6,7 @@ from ila.audit.models import AuditEvent
 from ila.db.base import Base
 from ila.employment.models import Employment, QuarterlyFte, Suspension, WorkFraction
 from ila.identity.models import Employer, Person
-from ila.rights.models import RightVersion
+from ila.rights.models import RightOptOut, RightVerification, RightVersion
 from ila.trainings.models import Training, TrainingVersion
 
 metadata = Base.metadata
@@ -22,6 +22,8 @@ __all__ = [
     "Mandate",
     "Person",
     "QuarterlyFte",
+    "RightOptOut",
+    "RightVerification",
     "RightVersion",
     "Suspension",
     "Training",

@@ -44,6 +44,7 @@ from ila.rights.engine import (
 )
 from ila.rights.ledger import YearInput, fold_ledger
 from ila.rights.models import RightVersion
+from ila.rights.review import active_opt_outs, review_of
 from ila.rights.rules import RuleSet
 from ila.rights.units import format_days
 from ila.trainings.service import used_minutes_by_year
@@ -154,12 +155,13 @@ class ComputeReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    opted_out: int = 0  # left as they are: the employer opted out of the computation
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
     def worker_years(self) -> int:
-        return self.created + self.updated + self.unchanged
+        return self.created + self.updated + self.unchanged + self.opted_out
 
 
 def _version_row(
@@ -196,9 +198,13 @@ def compute_employer_year(
     session: Session, rules: RuleSet, employer_id: int, year: int, report: ComputeReport, actor: str
 ) -> None:
     """Compute and store one employer's rights for one year; a new version only on change."""
-    hc = headcount_for(session, rules, employer_id, year)
+    company_opted_out, workers_opted_out = active_opt_outs(session, employer_id, year)
     facts = repo.employments_in_year(session, employer_id, year)
     current = repo.current_rights(session, employer_id, year)
+    if company_opted_out:
+        report.opted_out += len(facts.keys() | current.keys())
+        return
+    hc = headcount_for(session, rules, employer_id, year)
     now = utcnow()
     rows: list[dict[str, Any]] = []
     superseded: list[int] = []
@@ -207,6 +213,9 @@ def compute_employer_year(
     # its original so that ids stay unique while the rows are built
     stored_forms: dict[int, tuple[Derivation, Derivation]] = {}
     for person_id in facts.keys() | current.keys():
+        if person_id in workers_opted_out:
+            report.opted_out += 1
+            continue
         person_facts = facts.get(person_id, ())
         prior = current.get(person_id)
         if (
@@ -540,6 +549,7 @@ def explain(
             }
             derivation = for_reading(stored.derivation or {}, rules)
         years = ledger(s, rules, person.id, employer, year, as_of)
+        review = review_of(s, employer.id, person.id, year) if as_of is None else None
         regime_id = stored.regime_id if stored is not None else preview.regime_id
         regime = next((r for r in rules.regimes if r.id == regime_id), None)
         pool = collective_pool(regime, hc) if regime is not None else None
@@ -561,6 +571,7 @@ def explain(
                 _days_view(pool, employer.full_time_day_minutes) if pool is not None else None
             ),
             "entitlement": entitlement,
+            "review": review.as_dict() if review is not None else None,
             "derivation": derivation,
             "ledger": [_ledger_view(y, employer.full_time_day_minutes) for y in years],
         }
