@@ -1,0 +1,405 @@
+"""Benchmark of the REST API under concurrent load, with its two floors, in one run.
+
+On PostgreSQL, with the app served by uvicorn in 2 processes and wrk keeping 64 connections
+open over loopback, it measures in turn (each after a warm-up):
+
+1. the framework floor: ``GET /bench/constant`` (a constant JSON document);
+2. the I/O floor: ``GET /bench/person/{national_number}`` (one indexed read by key);
+3. reading a worker's learning account: ``GET /api/v1/employers/{en}/workers/{niss}/account``
+   (bearer token checked, mandate/tenant check, the account, the audit row, one transaction);
+4. posting one training: ``POST /api/v1/employers/{en}/trainings`` with a unique record id.
+
+The routes of 1 and 2 are added by ``bench/api_server.py`` to the real app (same processes,
+same engine). Data: ``bench/datagen.py`` (synthetic, checksum-valid BIS numbers), rights
+computed with ``compute_year``, and trainings for the workers read. wrk comes from Debian
+(installed with apt-get when missing). Figures go to ``docs/benchmarks.md`` between markers.
+
+    .venv/bin/python bench/api_load.py [--workers 20000] [--duration 20] [--connections 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+from joserfc import jwt
+from joserfc.jwk import ECKey
+from sqlalchemy import create_engine, func, select
+
+import datagen
+from ila.access.service import add_client
+from ila.access.tokens import JWT_BEARER
+from ila.bootstrap import bootstrap
+from ila.config import Environment, Settings
+from ila.employment.models import Employment
+from ila.identity.models import Employer, Person
+from ila.rights.service import compute_year
+from ila.trainings.domain import DurationUnit, Nature, Source, Status, TrainingData
+from ila.trainings.service import record_training
+from rights_compute import git_revision, machine_info, pg_url, prepare_postgresql
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs" / "benchmarks.md"
+DATABASE = "ila_bench_api"
+SCOPES = "employer:rights:read employer:trainings:write"
+YEAR = datagen.YEAR
+MARK_BEGIN, MARK_END = "<!-- BEGIN api-load -->", "<!-- END api-load -->"
+
+
+@dataclass(frozen=True)
+class Measure:
+    label: str
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int  # non-2xx answers and socket errors
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("installing wrk from Debian …", file=sys.stderr)
+    subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True)  # noqa: S607
+    return shutil.which("wrk") or "wrk"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(
+    wrk: str, label: str, url: str, script: str, env: dict[str, str], args: argparse.Namespace
+) -> Measure:
+    common = [
+        wrk,
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        "--latency",
+        "--timeout",
+        "10s",
+        "-s",
+        str(Path(__file__).parent / "wrk" / script),
+        url,
+    ]
+    full_env = {**os.environ, **env}
+    subprocess.run(  # noqa: S603 - our own wrk command line; warm-up: pools, caches
+        [*common, "-d", f"{args.warmup}s"],
+        env=full_env,
+        check=True,
+        capture_output=True,
+    )
+    out = subprocess.run(  # noqa: S603 - our own wrk command line
+        [*common, "-d", f"{args.duration}s"],
+        env=full_env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    errors = int(non2xx.group(1)) if non2xx else 0
+    if socket_errors:
+        errors += sum(int(g) for g in socket_errors.groups())
+    print(f"{label}: {rps:,.0f} req/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, errors {errors}")
+    return Measure(label, rps, p50, p99, total, errors)
+
+
+def prepare_data(args: argparse.Namespace, settings: Settings) -> tuple[str, list[str]]:
+    """Load synthetic data, compute the year's rights, record trainings for the workers of the
+    largest employer; return that employer and its workers."""
+    prepare_postgresql(DATABASE).dispose()
+    gen = datagen.Generator(args.workers, seed=args.seed)
+    counts = datagen.load_postgresql(pg_url(DATABASE).replace("+psycopg", ""), gen)
+    print(f"data: {counts.persons:,} persons, {counts.employments:,} employments", file=sys.stderr)
+    container = bootstrap(settings)
+    try:
+        report = compute_year(container, YEAR)
+        print(f"rights {YEAR}: {report.worker_years:,} in {report.seconds:.1f} s", file=sys.stderr)
+        with container.uow() as uow:
+            s = uow.session
+            employer_id, en = s.execute(
+                select(Employer.id, Employer.enterprise_number)
+                .join(Employment, Employment.employer_id == Employer.id)
+                .group_by(Employer.id)
+                .order_by(func.count().desc())
+                .limit(1)
+            ).one()
+            workers = sorted(
+                set(
+                    s.scalars(
+                        select(Person.national_number)
+                        .join(Employment, Employment.person_id == Person.id)
+                        .where(
+                            Employment.employer_id == employer_id,
+                            Employment.start_date <= dt.date(YEAR, 12, 31),
+                            (Employment.end_date.is_(None))
+                            | (Employment.end_date >= dt.date(YEAR, 1, 1)),
+                        )
+                    )
+                )
+            )
+        rng = random.Random(args.seed)
+        for niss in rng.sample(workers, min(len(workers), args.trained)):
+            for n in range(2):
+                record_training(
+                    container.uow(),
+                    actor="bench",
+                    source=Source.EMPLOYER,
+                    sender=en,
+                    sender_record_id=f"seed-{niss}-{n}",
+                    national_number=niss,
+                    enterprise_number=en,
+                    data=TrainingData(
+                        title=f"Seeded training {n}",
+                        provider="Bench Academy",
+                        start_date=dt.date(YEAR, 2 + n, 3),
+                        end_date=dt.date(YEAR, 2 + n, 3),
+                        duration_value=Decimal(4),
+                        duration_unit=DurationUnit.HOURS,
+                        nature=Nature.FORMAL_EXTERNAL,
+                        status=Status.FOLLOWED,
+                    ),
+                )
+    finally:
+        container.close()
+    return en, workers
+
+
+def token(base: str, settings: Settings, en: str) -> str:
+    key = ECKey.generate_key("P-256")
+    container = bootstrap(settings)
+    try:
+        client_id = add_client(
+            container.uow(),
+            organisation=en,
+            name="bench client",
+            public_key=key.as_pem(private=False),
+            scopes=SCOPES.split(),
+            actor="bench",
+        )
+    finally:
+        container.close()
+    now = int(time.time())
+    assertion = jwt.encode(
+        {"alg": "ES256"},
+        {
+            "iss": client_id,
+            "sub": client_id,
+            "aud": settings.token_endpoint,
+            "iat": now,
+            "exp": now + 60,
+            "jti": uuid.uuid4().hex,
+        },
+        key,
+        algorithms=["ES256"],
+    )
+    answer = httpx.post(
+        f"{base}/api/v1/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_assertion_type": JWT_BEARER,
+            "client_assertion": assertion,
+            "scope": SCOPES,
+        },
+        timeout=30,
+    )
+    answer.raise_for_status()
+    return str(answer.json()["access_token"])
+
+
+def start_server(port: int, env: dict[str, str], processes: int) -> subprocess.Popen[bytes]:
+    server = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "--app-dir",
+            str(Path(__file__).parent),
+            "api_server:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(processes),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env={**os.environ, **env},
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/bench/constant", timeout=2).status_code == 200:
+                return server
+        except httpx.TransportError:
+            time.sleep(0.3)
+    os.killpg(server.pid, signal.SIGTERM)
+    raise SystemExit("the server did not start")
+
+
+def markdown(measures: list[Measure], args: argparse.Namespace, machine: dict[str, str]) -> str:
+    by = {m.label: m for m in measures}
+    io_floor = by["I/O floor"].requests_per_s
+    lines = [
+        f"Command: `{' '.join(['.venv/bin/python', *sys.argv])}`  ",
+        f"Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; code: commit {machine['revision']}  ",
+        f"Machine: {machine['cpu']}, {machine['ram']} RAM; {machine['database']}; "
+        f"{machine['python']}; {machine['os']}. Server, database and load generator share the "
+        "machine.",
+        "",
+        f"Setup: uvicorn with {args.server_workers} worker processes (h11, 40 threads each for "
+        f"the synchronous routes), wrk with {args.threads} threads keeping {args.connections} "
+        f"connections over loopback, {args.warmup} s warm-up then {args.duration} s measured per "
+        f"line; data from `bench/datagen.py` ({args.workers:,} worker-years, rights of {YEAR} "
+        f"computed), reads spread over the {args.pool:,} workers "
+        "of the largest employer.",
+        "",
+        "| endpoint | req/s | p50 | p99 | errors | × I/O floor |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    lines.extend(
+        f"| {m.label} | {m.requests_per_s:,.0f} | {m.p50_ms:.1f} ms | {m.p99_ms:.1f} ms "
+        f"| {m.errors} | {m.requests_per_s / io_floor:.2f} |"
+        for m in measures
+    )
+    account = by["account read"]
+    reached = account.requests_per_s >= 0.5 * io_floor and account.p99_ms < 100
+    lines += [
+        "",
+        f"Goal: account reads at least 50 % of the I/O floor ({0.5 * io_floor:,.0f} req/s) "
+        f"with p99 under 100 ms, authentication and audit included. Reached: "
+        f"{account.requests_per_s:,.0f} req/s = {account.requests_per_s / io_floor:.0%} of the "
+        f"floor, p99 {account.p99_ms:.0f} ms — {'yes' if reached else 'no'}.",
+    ]
+    return "\n".join(lines)
+
+
+def write_docs(block: str) -> None:
+    content = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
+    if MARK_BEGIN not in content:
+        content += (
+            "\n## REST API under load\n\n`bench/api_load.py` serves the real app with two floor "
+            "routes added (`bench/api_server.py`) and drives it with wrk. The table is written "
+            f"by the script between the markers.\n\n{MARK_BEGIN}\n{MARK_END}\n"
+        )
+    pattern = re.compile(re.escape(MARK_BEGIN) + r".*?" + re.escape(MARK_END), re.DOTALL)
+    DOCS.write_text(pattern.sub(lambda _: f"{MARK_BEGIN}\n{block}\n{MARK_END}", content))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workers", type=int, default=20_000, help="worker-years of data")
+    parser.add_argument("--trained", type=int, default=500, help="workers given 2 trainings")
+    parser.add_argument("--duration", type=int, default=20, help="seconds measured per line")
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--server-workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=20250101)
+    parser.add_argument("--no-docs", action="store_true", help="print, do not write the docs")
+    args = parser.parse_args()
+    wrk = ensure_wrk()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        "ILA_DATABASE_URL": pg_url(DATABASE),
+        "ILA_ENVIRONMENT": Environment.DEVELOPMENT.value,
+        "ILA_PUBLIC_URL": base,
+        "ILA_API_RATE_PER_SECOND": "1000000",
+        "ILA_API_RATE_BURST": "1000000",
+    }
+    os.environ.update(env)
+    settings = Settings()
+    en, workers = prepare_data(args, settings)
+    args.pool = len(workers)
+    with tempfile.TemporaryDirectory() as tmp:
+        accounts = Path(tmp) / "accounts.txt"
+        accounts.write_text(
+            "".join(f"/api/v1/employers/{en}/workers/{n}/account?year={YEAR}\n" for n in workers)
+        )
+        people = Path(tmp) / "people.txt"
+        people.write_text("".join(f"/bench/person/{n}\n" for n in workers))
+        worker_file = Path(tmp) / "workers.txt"
+        worker_file.write_text("".join(f"{n}\n" for n in workers))
+        constant = Path(tmp) / "constant.txt"
+        constant.write_text("/bench/constant\n")
+        server = start_server(port, env, args.server_workers)
+        try:
+            bearer = token(base, settings, en)
+            measures = [
+                run_wrk(
+                    wrk,
+                    "framework floor (constant JSON)",
+                    base,
+                    "paths.lua",
+                    {"ILA_PATHS": str(constant)},
+                    args,
+                ),
+                run_wrk(wrk, "I/O floor", base, "paths.lua", {"ILA_PATHS": str(people)}, args),
+                run_wrk(
+                    wrk,
+                    "account read",
+                    base,
+                    "paths.lua",
+                    {"ILA_PATHS": str(accounts), "ILA_TOKEN": bearer},
+                    args,
+                ),
+                run_wrk(
+                    wrk,
+                    "post one training",
+                    base,
+                    "post_training.lua",
+                    {"ILA_WORKERS": str(worker_file), "ILA_TOKEN": bearer, "ILA_EMPLOYER": en},
+                    args,
+                ),
+            ]
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+    results = measures
+    engine = create_engine(pg_url(DATABASE))
+    machine = machine_info(engine)
+    machine["revision"] = git_revision()
+    engine.dispose()
+    block = markdown(results, args, machine)
+    print(block)
+    if not args.no_docs:
+        write_docs(block)
+
+
+if __name__ == "__main__":
+    main()
