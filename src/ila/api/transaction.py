@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy.orm import Session, sessionmaker
 
 from ila.bootstrap import Container
+from ila.db.uow import SQLITE_BEGIN
 
 
 @dataclass(frozen=True)
@@ -26,10 +27,14 @@ class Transaction:
 
 @contextmanager
 def request_transaction(container: Container) -> Iterator[Transaction]:
-    with container.engine.connect() as connection, connection.begin():
-        factory = sessionmaker(
-            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
-        )
-        with factory() as session:
-            yield Transaction(session, replace(container, session_factory=factory))
-            session.commit()
+    with container.engine.connect() as connection:
+        # every request writes (at least its audit rows): on SQLite take the write lock at
+        # BEGIN, so concurrent requests queue instead of failing on a stale read snapshot
+        connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+        with connection.begin():
+            factory = sessionmaker(
+                bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+            )
+            with factory() as session:
+                yield Transaction(session, replace(container, session_factory=factory))
+                session.commit()

@@ -23,8 +23,22 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+SQLITE_BEGIN = "sqlite_begin"
+"""Execution option naming how a SQLite transaction begins: ``DEFERRED`` (the default) or
+``IMMEDIATE`` (takes the write lock at once). A transaction that reads and then writes while
+another connection writes must begin ``IMMEDIATE``: a deferred one cannot upgrade its stale
+read snapshot and fails with "database is locked" whatever the busy timeout."""
+
+
+def _sqlite_begin(conn: Any) -> None:
+    mode = conn.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+    if mode not in ("DEFERRED", "IMMEDIATE"):
+        raise ValueError(f"unknown SQLite begin mode {mode!r}")
+    conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -34,7 +48,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute("PRAGMA busy_timeout=30000")  # writers queue for the lock
     cur.close()
 
 
