@@ -75,6 +75,22 @@ def test_dashboard_figures(api: Api) -> None:
         headers=headers,
     ).json()
     assert (len(capped["by_worker"]), capped["by_worker_total"]) == (2, 3)
+    assert (capped["workers_offset"], capped["next_workers_offset"]) == (0, 2)
+    rest = api.http.get(
+        f"/api/v1/employers/{d.a}/dashboard",
+        params={"year": 2024, "workers_limit": 2, "workers_offset": 2},
+        headers=headers,
+    ).json()
+    assert rest["next_workers_offset"] is None
+    paged = [w["national_number"] for w in capped["by_worker"] + rest["by_worker"]]
+    assert paged == [w["national_number"] for w in board["by_worker"]]
+    assert [p["national_number"] for p in rest["without_training"]] == []
+    negative = api.http.get(
+        f"/api/v1/employers/{d.a}/dashboard",
+        params={"year": 2024, "workers_offset": -1},
+        headers=headers,
+    )
+    assert negative.status_code == 422
 
 
 def test_each_employer_sees_only_its_part_of_an_account(api: Api) -> None:

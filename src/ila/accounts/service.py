@@ -319,15 +319,22 @@ def employer_dashboard(
     *,
     as_of: datetime | None = None,
     workers_limit: int = 100,
+    workers_offset: int = 0,
 ) -> dict[str, Any]:
-    """An employer's figures for ``year``: totals, by worker (the first ``workers_limit`` by
-    national number, with the total count), by joint committee, days used per quarter, and
-    the workers who used nothing. The workers are those employed at some point of the year.
-    Amounts per worker are the ledger of ``year`` (as ``explain`` shows it)."""
+    """An employer's figures for ``year``: totals, by worker (``workers_limit`` workers by
+    national number from ``workers_offset``, with the total count), by joint committee, days
+    used per quarter, and the workers who used nothing (paged the same way). The workers are
+    those employed at some point of the year. Amounts per worker are the ledger of ``year``
+    (as ``explain`` shows it). ``next_workers_offset`` is where the next page starts (None on
+    the last page of both lists)."""
     _check_year(year)
     if not 1 <= workers_limit <= 1000:
         raise ValidationError(
             "workers_limit must be 1 to 1000", field="workers_limit", code="out_of_range"
+        )
+    if workers_offset < 0:
+        raise ValidationError(
+            "workers_offset must be 0 or more", field="workers_offset", code="out_of_range"
         )
     with _reading(source) as s:
         employer = s.get_one(Employer, employer_id)
@@ -395,7 +402,7 @@ def employer_dashboard(
         "as_of": as_of,
         "workers": len(workers),
         "totals": {name: days_view(value, dm) for name, value in totals.items()},
-        "by_worker": rows[:workers_limit],
+        "by_worker": rows[workers_offset : workers_offset + workers_limit],
         "by_worker_total": len(rows),
         "by_joint_committee": [
             {
@@ -409,8 +416,14 @@ def employer_dashboard(
             {"quarter": q, "used": days_view(Fraction(quarters.get(q, 0), dm), dm)}
             for q in (1, 2, 3, 4)
         ],
-        "without_training": idle[:workers_limit],
+        "without_training": idle[workers_offset : workers_offset + workers_limit],
         "without_training_total": len(idle),
+        "workers_offset": workers_offset,
+        "next_workers_offset": (
+            workers_offset + workers_limit
+            if workers_offset + workers_limit < max(len(rows), len(idle))
+            else None
+        ),
     }
 
 

@@ -119,6 +119,15 @@ def read_dashboard(
             "`without_training` list at most (the totals count them all).",
         ),
     ] = 100,
+    workers_offset: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=10_000_000,
+            description="Skip this many workers in `by_worker` and `without_training` "
+            "(take it from `next_workers_offset`).",
+        ),
+    ] = 0,
     as_of: AsOfQuery = None,
 ) -> Any:
     """Entitlement, days carried in, used, balance and expiring days, summed over the workers
@@ -135,6 +144,7 @@ def read_dashboard(
             year,
             as_of=utc(as_of),
             workers_limit=workers_limit,
+            workers_offset=workers_offset,
         )
         record_personal_data_access(
             tx.session,

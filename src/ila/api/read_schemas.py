@@ -110,7 +110,7 @@ class Dashboard(BaseModel):
     workers: int
     totals: Figures
     by_worker: list[WorkerFigures] = Field(
-        description="The first `workers_limit` workers by national number."
+        description="`workers_limit` workers by national number, from `workers_offset`."
     )
     by_worker_total: int
     by_joint_committee: list[CommitteeFigures]
@@ -119,6 +119,10 @@ class Dashboard(BaseModel):
     )
     without_training: list[PersonRef] = Field(description="Workers who used no day this year.")
     without_training_total: int
+    workers_offset: int = Field(description="Where `by_worker` and `without_training` start.")
+    next_workers_offset: int | None = Field(
+        description="Pass as `workers_offset` for the next page of both lists; null on the last."
+    )
 
 
 # --- account --------------------------------------------------------------------------------
