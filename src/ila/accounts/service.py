@@ -226,7 +226,10 @@ def _ledger_inputs(
     year: int,
     as_of: datetime | None,
     person_id: int | None = None,
+    trainings: Iterable[tuple[Training, TrainingVersion]] | None = None,
 ) -> _Inputs:
+    """With ``trainings`` (the person's, as recorded at ``as_of``, cancelled ones left out),
+    the days used are taken from them instead of being read again."""
     first, _ = rules.window_for(year)
     entitlements: dict[int, dict[int, Fraction]] = defaultdict(dict)
     rights_query = select(
@@ -242,6 +245,16 @@ def _ledger_inputs(
         effective = set_days if set_days is not None else computed
         entitlements[pid][y] = Fraction(effective) if effective is not None else _ZERO
     used: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    if trainings is not None:
+        for training, version in trainings:
+            if (
+                training.employer_id == employer_id
+                and not version.cancelled
+                and version.counts_toward_right
+                and version.status == Status.FOLLOWED.value
+                and date(first, 1, 1) <= version.end_date <= date(year, 12, 31)
+            ):
+                used[training.person_id][version.end_date.year] += version.duration_minutes
     used_query = (
         select(Training.person_id, TrainingVersion.end_date, TrainingVersion.duration_minutes)
         .join(Training, Training.id == TrainingVersion.training_id)
@@ -256,8 +269,9 @@ def _ledger_inputs(
     )
     if person_id is not None:
         used_query = used_query.where(Training.person_id == person_id)
-    for pid, end, minutes in s.execute(used_query):
-        used[pid][end.year] += minutes
+    if trainings is None:
+        for pid, end, minutes in s.execute(used_query):
+            used[pid][end.year] += minutes
     ends: dict[int, dict[int, tuple[date, str | None]]] = defaultdict(dict)
     ends_query = select(Employment.person_id, Employment.end_date, Employment.end_reason).where(
         Employment.employer_id == employer_id,
@@ -452,6 +466,34 @@ def _employer_ids_of(
     return set(employed) | set(rights)
 
 
+def _employer_if_account(
+    s: Session, rules: RuleSet, person_id: int, employer_id: int, year: int, as_of: datetime | None
+) -> Employer | None:
+    """The employer if the person has an account with it in the window of ``year`` (the test
+    :func:`_employer_ids_of` makes for every employer), else None; one query."""
+    first, _ = rules.window_for(year)
+    employed = (
+        select(Employment.id)
+        .where(
+            Employment.person_id == person_id,
+            Employment.employer_id == employer_id,
+            _overlapping(date(first, 1, 1), date(year, 12, 31)),
+        )
+        .exists()
+    )
+    right = (
+        select(RightVersion.id)
+        .where(
+            RightVersion.person_id == person_id,
+            RightVersion.employer_id == employer_id,
+            RightVersion.year.between(first, year),
+            as_recorded_on(RightVersion, as_of),
+        )
+        .exists()
+    )
+    return s.scalar(select(Employer).where(Employer.id == employer_id, or_(employed, right)))
+
+
 def _training_view(training: Training, version: TrainingVersion, employer_en: str | None) -> Any:
     return {
         "id": training.id,
@@ -503,21 +545,24 @@ def person_account(
             if employer_id is not None:
                 raise hidden from None
             raise
-        ids = _employer_ids_of(s, rule_set, person.id, year, as_of)
         if employer_id is not None:
-            if employer_id not in ids:
+            employer = _employer_if_account(s, rule_set, person.id, employer_id, year, as_of)
+            if employer is None:
                 raise hidden
-            ids = {employer_id}
-        employers = (
-            {e.id: e for e in s.scalars(select(Employer).where(Employer.id.in_(ids)))}
-            if ids
-            else {}
-        )
+            employers = {employer_id: employer}
+        else:
+            ids = _employer_ids_of(s, rule_set, person.id, year, as_of)
+            employers = (
+                {e.id: e for e in s.scalars(select(Employer).where(Employer.id.in_(ids)))}
+                if ids
+                else {}
+            )
+        found = trainings_of(s, person.id, employer_id=employer_id, as_of=as_of)
         parts = []
         totals = dict.fromkeys(_AMOUNTS, _ZERO)
         for employer in sorted(employers.values(), key=lambda e: e.enterprise_number):
             dm = employer.full_time_day_minutes
-            inputs = _ledger_inputs(s, rule_set, employer.id, year, as_of, person.id)
+            inputs = _ledger_inputs(s, rule_set, employer.id, year, as_of, person.id, found)
             entry = _year_of(_fold(rule_set, inputs, person.id, year, dm), year)
             amounts = _amounts(entry)
             for name, value in amounts.items():
@@ -537,14 +582,14 @@ def person_account(
                     "departure": entry.departure.value if entry and entry.departure else None,
                 }
             )
-        found = trainings_of(s, person.id, employer_id=employer_id, as_of=as_of)
-        ens = dict(
-            s.execute(
-                select(Employer.id, Employer.enterprise_number).where(
-                    Employer.id.in_({t.employer_id for t, _ in found if t.employer_id})
-                )
-            ).all()
-        )
+        ens = {e.id: e.enterprise_number for e in employers.values()}
+        unknown = {t.employer_id for t, _ in found if t.employer_id} - ens.keys()
+        if unknown:  # trainings with employers the person has no account with in the window
+            ens.update(
+                s.execute(
+                    select(Employer.id, Employer.enterprise_number).where(Employer.id.in_(unknown))
+                ).tuples()
+            )
         trainings = [
             _training_view(t, v, ens.get(t.employer_id) if t.employer_id else None)
             for t, v in found

@@ -32,9 +32,15 @@ def request_transaction(container: Container) -> Iterator[Transaction]:
         # BEGIN, so concurrent requests queue instead of failing on a stale read snapshot
         connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
         with connection.begin():
-            factory = sessionmaker(
+            # the request's own session works in the transaction itself (no savepoint: its
+            # commit only flushes; the transaction commits when the block ends); the use
+            # cases' units of work each get a savepoint, released by their commit
+            own = sessionmaker(
+                bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only"
+            )
+            nested = sessionmaker(
                 bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
             )
-            with factory() as session:
-                yield Transaction(session, replace(container, session_factory=factory))
+            with own() as session:
+                yield Transaction(session, replace(container, session_factory=nested))
                 session.commit()
