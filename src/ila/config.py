@@ -61,6 +61,49 @@ class Settings(BaseSettings):
         default=100, ge=1, description="API requests a client may send at once above the rate."
     )
 
+    # --- web interface (issue 5) ---
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="OpenID provider of the web login (the federal authentication service in "
+        "production); none: only the demo persona login, when enabled.",
+    )
+    oidc_client_id: str = "ila"
+    oidc_client_secret: str = ""
+    oidc_scopes: str = "openid profile egovnrn"
+    oidc_acr_values: str = Field(
+        default="urn:be:fedict:iam:fas:Level500",
+        description="Assurance level(s) asked for, space-separated.",
+    )
+    oidc_accepted_acr: list[str] = Field(
+        default=["urn:be:fedict:iam:fas:Level500"],
+        description="Assurance levels the platform accepts in the ID token's acr claim.",
+    )
+    oidc_national_number_claim: str = "egovNRN"
+    web_session_max_age: int = Field(default=8 * 3600, ge=300, le=7 * 24 * 3600)
+
+    # --- audit chain, retention, webhooks (issue 6) ---
+    audit_signing_key_file: Path | None = Field(
+        default=None,
+        description="PEM Ed25519 private key signing audit checkpoints; without it, a key "
+        "derived from ILA_SECRET_KEY (which production refuses to leave at its default).",
+    )
+    audit_checkpoint_every: int = Field(
+        default=1000,
+        ge=1,
+        description="`ila audit checkpoint --if-due` signs after this many new entries.",
+    )
+    webhook_resolver: str | None = Field(
+        default=None,
+        description="`module:function` returning the enterprise numbers to notify about a "
+        "person (subscribers_for); none: events wait in the outbox.",
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    webhook_max_attempts: int = Field(default=24, ge=1, le=100)
+    webhook_backoff_seconds: float = Field(
+        default=5.0, gt=0, description="First retry delay; doubles at each attempt."
+    )
+    webhook_max_backoff_seconds: float = Field(default=6 * 3600, gt=0)
+
     @property
     def token_endpoint(self) -> str:
         return f"{self.public_url.rstrip('/')}/api/v1/oauth/token"
@@ -79,4 +122,6 @@ class Settings(BaseSettings):
             url = urlsplit(self.public_url)
             if url.scheme != "https" and url.hostname not in _LOOPBACK:
                 raise ConfigurationError("ILA_PUBLIC_URL must be an https:// URL in production")
+            if self.oidc_issuer is not None and not self.oidc_issuer.startswith("https://"):
+                raise ConfigurationError("ILA_OIDC_ISSUER must be an https:// URL in production")
         return self

@@ -136,3 +136,114 @@ class RuleNotFound(DomainError):
 
 class ConfigurationError(Exception):
     """The platform is configured unsafely or inconsistently; refuse to start."""
+
+
+# --- data exchange (issue 6): authorisations, person directory, legal context ------------------
+
+
+class LegalContextRequired(Forbidden):
+    """An exchange without a legal context (the id of the authorisation it is made under)."""
+
+    code = "legal_context_required"
+
+
+class UnknownLegalContext(Forbidden):
+    """The legal context names no loaded authorisation."""
+
+    code = "unknown_legal_context"
+
+
+class PurposeNotAuthorised(Forbidden):
+    """The authorisation exists but is for another operation (purpose limitation)."""
+
+    code = "purpose_not_authorised"
+
+
+class PartyNotAuthorised(Forbidden):
+    """The calling organisation is not a party of the authorisation on this side."""
+
+    code = "party_not_authorised"
+
+
+class RoleNotAuthorised(Forbidden):
+    """The role the caller acts in is not one the authorisation allows."""
+
+    code = "role_not_authorised"
+
+
+class AuthorisationExpired(Forbidden):
+    """The authorisation is not in force on the day of the exchange (ended or not yet valid)."""
+
+    code = "authorisation_expired"
+
+
+class NoDirectoryEntry(Forbidden):
+    """The caller's person directory has no entry covering the person, on that day, in a
+    capacity the authorisation accepts."""
+
+    code = "no_directory_entry"
+
+
+class ItemNotAuthorised(Forbidden):
+    """A data item the authorisation does not allow (e.g. a certificate sent without the
+    ``trainings.certificates`` item)."""
+
+    code = "item_not_authorised"
+
+
+class OverlappingDirectoryEntry(Conflict):
+    """A directory entry whose period overlaps, without being covered by, an entry of the same
+    institution, person and capacity."""
+
+    code = "overlapping_entry"
+
+
+class InvalidBatchFile(ValidationError):
+    """An XML batch file that cannot be processed at all (not XML, a DOCTYPE, too large, wrong
+    encoding, truncated, no valid header): the batch fails and none of its records is applied.
+    The specific reason is the ``code`` (``xml_not_well_formed``, ``xml_dtd_forbidden``, …)."""
+
+    code = "invalid_batch_file"
+
+
+class BatchReferenceReused(Conflict):
+    """A batch reference the sender already used, sent again with a different file."""
+
+    code = "batch_reference_reused"
+
+
+# --- authentic sources and the seed flows (issue 6) -----------------------------------------
+
+
+class RoleNotAllowed(Forbidden):
+    """The acting user's role is not one the authorisation of the flow allows (API: 403)."""
+
+    code = "role_not_allowed"
+
+
+class LegalContextRefused(Forbidden):
+    """The call's legal context is not the authorisation that covers this flow (API: 403)."""
+
+    code = "legal_context_refused"
+
+
+class SourceDataInvalid(DomainError):
+    """An authentic source answered with data the platform cannot use (incomplete)."""
+
+    code = "source_data_invalid"
+
+
+# --- audit chain, retention, webhooks (issue 6) ---------------------------------------------
+
+
+class UnknownRetentionRule(NotFound):
+    """``ila retention run --rule`` names no registered retention rule."""
+
+    code = "unknown_retention_rule"
+
+
+class InvalidWebhookUrl(ValidationError):
+    """A webhook URL that is not http(s), or plain http outside loopback where https is
+    required (production)."""
+
+    code = "invalid_url"

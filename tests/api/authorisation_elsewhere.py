@@ -10,6 +10,16 @@ here exists and mentions its route."""
 
 from __future__ import annotations
 
+_EXCHANGE = "tests/api/test_exchange_authorization.py"
+
 ELSEWHERE: dict[tuple[str, str], str] = {
     # ("GET", "/example/{id}"): "tests/api/test_example_authorization.py",
+    ("POST", "/batches"): "tests/api/test_batch_api.py",
+    ("GET", "/batches/{ticket}"): "tests/api/test_batch_api.py",
+    ("GET", "/batches/{ticket}/result"): "tests/api/test_batch_api.py",
+    ("GET", "/institutions/{en}/persons/{niss}/account"): _EXCHANGE,
+    ("POST", "/institutions/{en}/trainings"): _EXCHANGE,
+    ("GET", "/institutions/{en}/directory"): _EXCHANGE,
+    ("POST", "/institutions/{en}/directory"): _EXCHANGE,
+    ("POST", "/institutions/{en}/directory/{entry_id}/unregister"): _EXCHANGE,
 }

@@ -35,6 +35,13 @@ class Scope(StrEnum):
     EMPLOYER_MANDATES_READ = "employer:mandates:read"
     EMPLOYER_MANDATES_WRITE = "employer:mandates:write"
     PERSON_ACCOUNT_READ = "person:account:read"
+    INSTITUTION_ACCOUNT_READ = "institution:account:read"
+    INSTITUTION_TRAININGS_WRITE = "institution:trainings:write"
+    INSTITUTION_DIRECTORY_READ = "institution:directory:read"
+    INSTITUTION_DIRECTORY_WRITE = "institution:directory:write"
+    INSTITUTION_FPIE_COMPUTE = "institution:fpie:compute"
+    SENDER_BATCHES_WRITE = "sender:batches:write"
+    SENDER_BATCHES_READ = "sender:batches:read"
 
 
 SCOPE_DESCRIPTIONS: dict[str, str] = {
@@ -47,6 +54,17 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     Scope.EMPLOYER_MANDATES_READ: "Read the mandates an employer granted (employer only).",
     Scope.EMPLOYER_MANDATES_WRITE: "Grant or revoke an employer's mandates (employer only).",
     Scope.PERSON_ACCOUNT_READ: "Read a person's learning account.",
+    Scope.INSTITUTION_ACCOUNT_READ: "Read a person's learning account under a legal context "
+    "(an institution, the items its authorisation allows).",
+    Scope.INSTITUTION_TRAININGS_WRITE: "Send trainings and certificates (a regional service).",
+    Scope.INSTITUTION_DIRECTORY_READ: "List an institution's person directory.",
+    Scope.INSTITUTION_DIRECTORY_WRITE: "Register or unregister persons in an institution's "
+    "directory.",
+    Scope.INSTITUTION_FPIE_COMPUTE: "Compute FPIE training allowances (Bruxelles Formation's "
+    "pedagogical advisers, deliberation 22/086).",
+    Scope.SENDER_BATCHES_WRITE: "Submit XML batch files (each record is held to what the "
+    "sender may do for its employer).",
+    Scope.SENDER_BATCHES_READ: "Follow the sender's own XML batches and read their results.",
 }
 
 

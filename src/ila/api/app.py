@@ -12,7 +12,10 @@ from fastapi.openapi.utils import get_openapi
 import ila
 from ila.api import mandates, oauth, rights, trainings
 from ila.api.accounts import router as accounts_router
+from ila.api.batch import router as batch_router
 from ila.api.employers import router as employers_router
+from ila.api.exchange import router as exchange_router
+from ila.api.flows import router as flows_router
 from ila.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from ila.api.problems import Problem, install
 from ila.api.ratelimit import TokenBucketLimiter
@@ -55,6 +58,9 @@ def create_api(container: Container | None = None) -> FastAPI:
     api.include_router(employers_router)
     api.include_router(accounts_router)
     api.include_router(trainings.router)
+    api.include_router(batch_router)
+    api.include_router(exchange_router)
+    api.include_router(flows_router)
     # added last = outermost: the request id exists before anything can fail
     api.add_middleware(BodyLimitMiddleware, limit=settings.api_max_body_bytes)
     api.add_middleware(RequestIdMiddleware)

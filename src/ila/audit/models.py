@@ -1,12 +1,14 @@
 """The ``audit_events`` table: one append-only row per person whose data an API request read
-or changed. Nothing in the application updates or deletes these rows."""
+or changed, hash-chained (``seq``, ``prev_hash``, ``entry_hash``); the one-row
+``audit_chain_head`` that serialises appends; signed ``audit_checkpoints``. Nothing in the
+application updates or deletes audit rows (see ``ila.audit.chain`` and docs/audit.md)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Integer, String
+from sqlalchemy import CheckConstraint, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ila.db.base import Base, JSONDocument, UTCDateTime
@@ -21,6 +23,8 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_events_subject", "subject_national_number", "id"),
         Index("ix_audit_events_request_id", "request_id"),
+        UniqueConstraint("seq"),
+        CheckConstraint("seq >= 1", name="seq_positive"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -34,3 +38,36 @@ class AuditEvent(Base):
     request_id: Mapped[str] = mapped_column(String(128), nullable=False)
     legal_context: Mapped[str | None] = mapped_column(String(200), nullable=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSONDocument, nullable=False)
+    # the hash chain: 1, 2, 3… without gaps; entry_hash = SHA-256(prev_hash, canonical fields)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    entry_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class AuditChainHead(Base):
+    """The single row (``id`` = 1) holding the last ``seq`` and ``entry_hash`` of the chain.
+    Every append locks it (``SELECT … FOR UPDATE`` on PostgreSQL, the database write lock on
+    SQLite) inside the writing transaction, so concurrent writers queue and the chain stays
+    linear; it also tells ``ila audit verify`` where the chain must end."""
+
+    __tablename__ = "audit_chain_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    entry_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class AuditCheckpoint(Base):
+    """An Ed25519 signature over (seq, entry_hash, created_at, key_id): whoever holds the
+    public key can prove that the chain up to ``seq`` existed unchanged when it was signed."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    entry_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    key_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    signature: Mapped[str] = mapped_column(String(200), nullable=False)

@@ -2,10 +2,12 @@
 
 :func:`record_personal_data_access` adds its rows through the request's own session, so they
 belong to the request's transaction: a write that fails or rolls back leaves no audit row, and
-a read is recorded only once it has produced its answer. A list (workers, trainings, dashboard)
-is recorded as one row per person it shows, so :func:`consultations_of` finds every access to a
-person with one indexed query; ``details["listed"]`` keeps the size of the list. The rows are
-only ever inserted: nothing in the application updates or deletes them."""
+a read is recorded only once it has produced its answer. Every row goes through
+:func:`ila.audit.chain.append_entries` (hash chain, no gaps); :func:`record_event` writes the
+entries of the platform itself (retention proofs, …) the same way. A list (workers, trainings,
+dashboard) is recorded as one row per person it shows, so :func:`consultations_of` finds every
+access to a person with one indexed query; ``details["listed"]`` keeps the size of the list. The
+rows are only ever inserted: nothing in the application updates or deletes them."""
 
 from __future__ import annotations
 
@@ -15,10 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ila.access.domain import Acting, Caller
+from ila.audit.chain import append_entries
 from ila.audit.models import AuditEvent
 from ila.db.base import utcnow
 from ila.errors import ValidationError
@@ -40,11 +43,20 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "trainings.rectify": ("training", "rectify"),
     "trainings.cancel": ("training", "cancel"),
     "trainings.verify": ("training", "verify"),
+    "exchange.account.read": ("account", "exchange_read"),
+    "exchange.trainings.send": ("training", "exchange_create"),
+    "exchange.directory.register": ("directory_entry", "register"),
+    "exchange.directory.unregister": ("directory_entry", "unregister"),
+    "exchange.directory.list": ("directory_entry", "list"),
+    "exchange.refused": ("exchange", "refused"),
+    "flows.fpie": ("fpie_allowance", "compute"),
 }
 """Every action the API records. An unknown name is a programming error (it fails the
 request, and so its transaction, rather than leaving an access unrecorded)."""
 
 MAX_PAGE = 500
+PLATFORM = "platform"
+"""The ``organisation`` of entries the platform writes itself (no enterprise number)."""
 
 
 def record_personal_data_access(
@@ -87,9 +99,9 @@ def record_personal_data_access(
         return  # no person's data was read or written
     at = utcnow()
     # one executemany (a list of hundreds of workers is hundreds of rows), in the session's
-    # transaction like any other write of the request
-    session.execute(
-        insert(AuditEvent),
+    # transaction like any other write of the request, at the end of the hash chain
+    append_entries(
+        session,
         [
             {
                 "occurred_at": at,
@@ -106,6 +118,41 @@ def record_personal_data_access(
             for person in people
         ],
     )
+
+
+def record_event(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    resource: str,
+    request_id: str,
+    details: Mapping[str, object],
+    organisation: str = PLATFORM,
+    on_behalf_of: str | None = None,
+    subject_national_number: str | None = None,
+    legal_context: str | None = None,
+) -> int:
+    """Append one entry that is not an API access (a retention proof, an administrator's
+    action) to the chain, in the session's transaction; returns its ``seq``."""
+    (seq,) = append_entries(
+        session,
+        [
+            {
+                "occurred_at": utcnow(),
+                "actor": actor,
+                "organisation": organisation,
+                "on_behalf_of": on_behalf_of,
+                "action": action,
+                "resource": resource,
+                "subject_national_number": subject_national_number,
+                "request_id": request_id,
+                "legal_context": legal_context,
+                "details": dict(details),
+            }
+        ],
+    )
+    return seq
 
 
 # --- who consulted my data -------------------------------------------------------------------

@@ -17,7 +17,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from rich.table import Table
 
 from ila.cli.access import clients_app, mandates_app
+from ila.cli.audit import audit_app, retention_app, webhooks_app
+from ila.cli.batch import batch_app
 from ila.cli.common import err, fail, open_container, out, parse_as_of
+from ila.cli.exchange import authorisations_app, directory_app
+from ila.cli.flows import flows_app, sources_app
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="ila — Individual Learning Account platform."
@@ -32,6 +36,14 @@ app.add_typer(rights_app, name="rights")
 app.add_typer(clients_app, name="clients")
 app.add_typer(mandates_app, name="mandates")
 app.add_typer(api_app, name="api")
+app.add_typer(batch_app, name="batch")
+app.add_typer(audit_app, name="audit")
+app.add_typer(retention_app, name="retention")
+app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(authorisations_app, name="authorisations")
+app.add_typer(directory_app, name="directory")
+app.add_typer(sources_app, name="sources")
+app.add_typer(flows_app, name="flows")
 
 
 @db_app.command("upgrade")

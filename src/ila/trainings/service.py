@@ -398,3 +398,12 @@ def employer_trainings(
     if not where.include_cancelled:
         query = query.where(TrainingVersion.cancelled.is_(False))
     return [(t, v, n) for t, v, n in session.execute(query)]
+
+
+# --- bulk writers (XML batch channel) ------------------------------------------------------
+
+
+def stored_content(data: TrainingData, day_minutes: int) -> dict[str, object]:
+    """The version columns :func:`record_training` stores for ``data`` (validate it first):
+    bulk writers insert exactly what the one-record use case would."""
+    return _content(data, day_minutes)

@@ -1,0 +1,375 @@
+"""Benchmark of the XML batch channel: a generated file of N new trainings ingested end to end
+(submit + validation pass + per-record XSD + authorisation + storage + results + result
+document), next to two floors measured in the same run on the same file:
+
+1. lxml ``iterparse`` + XSD validation of each record, alone (no conversion, no database);
+2. a bare bulk load of the same rows into scratch copies of ``trainings`` and
+   ``training_versions``: ``COPY`` on PostgreSQL, one ``executemany`` transaction on SQLite.
+
+    .venv/bin/python bench/xml_ingest.py --records 100000 --db sqlite
+    .venv/bin/python bench/xml_ingest.py --records 1000000 --db postgresql
+    .venv/bin/python bench/xml_ingest.py --records 20000 --db both          # smoke, ~1 min
+
+The end-to-end run happens in a fresh child process (``--phase e2e``) whose RSS is sampled
+every 50 ms with psutil: its peak is the channel's, not the benchmark's. PostgreSQL uses its own
+database ``ila_bench_xml``, never the test database. The figures are printed as Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psutil
+from lxml import etree
+from sqlalchemy import create_engine, text
+
+from ila.access.service import grant_mandate
+from ila.batch.config import BatchSettings
+from ila.batch.result import write_result
+from ila.batch.service import BATCH_SCOPES, Sender, find_batch, submit, work
+from ila.batch.xmlfile import NAMESPACE, schema
+from ila.bootstrap import Container, bootstrap
+from ila.config import Environment, Settings
+from ila.db.migrate import upgrade
+from ila.employment.service import RegisterEmployment, register_employment
+from ila.identity.service import register_employer, register_person
+from ila.identity.synthetic import synthetic_enterprise_number, synthetic_niss
+from ila.trainings.domain import DurationUnit, Nature, Status, TrainingData
+from ila.trainings.service import stored_content
+
+PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+PG_DATABASE = "ila_bench_xml"
+EMPLOYERS = 5
+WORKERS_PER_EMPLOYER = 200
+SENDER = 0  # the first employer sends; it holds a mandate from every other one
+
+
+def employers() -> list[str]:
+    return [synthetic_enterprise_number(f"08{n:06d}") for n in range(1, EMPLOYERS + 1)]
+
+
+def workers(employer_index: int) -> list[str]:
+    return [
+        synthetic_niss(f"{80 + employer_index:02d}0101{n:03d}")
+        for n in range(1, WORKERS_PER_EMPLOYER + 1)
+    ]
+
+
+# --- data ------------------------------------------------------------------------------------
+
+
+def database_url(db: str, tmp: Path) -> str:
+    if db == "sqlite":
+        return f"sqlite:///{tmp / 'bench.sqlite3'}"
+    admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {PG_DATABASE}"))
+    admin.dispose()
+    return f"{PG_SERVER}/{PG_DATABASE}"
+
+
+def seed(c: Container) -> None:
+    upgrade(c.engine)
+    ens = employers()
+    for i, en in enumerate(ens):
+        register_employer(c.uow(), enterprise_number=en, name=f"Bench {i}")
+        for niss in workers(i):
+            register_person(c.uow(), national_number=niss, given_name="B", family_name="W")
+            register_employment(
+                c.uow(),
+                RegisterEmployment(
+                    national_number=niss,
+                    enterprise_number=en,
+                    start_date=date(2024, 1, 1),
+                    joint_committee="200",
+                    fractions=[(date(2024, 1, 1), "1")],
+                ),
+            )
+        if i != SENDER:
+            grant_mandate(
+                c.uow(),
+                employer=en,
+                provider=ens[SENDER],
+                kind="social_secretariat",
+                valid_from=date(2024, 1, 1),
+                valid_to=None,
+                actor="bench",
+            )
+
+
+def generate(path: Path, records: int) -> None:
+    """N new trainings spread over the employers; one in fifty is refused by the rules."""
+    ens = employers()
+    people = [workers(i) for i in range(len(ens))]
+    with path.open("w", encoding="utf-8") as out:
+        out.write(
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<submission xmlns="{NAMESPACE}">\n'
+            f"<header><sender>{ens[SENDER]}</sender><reference>BENCH-{records}</reference>"
+            "<created>2026-11-23T10:00:00Z</created><employers>"
+            + "".join(f"<employer>{en}</employer>" for en in ens)
+            + "</employers></header>\n<records>\n"
+        )
+        for i in range(records):
+            e = i % len(ens)
+            end = "2024-02-01" if i % 50 == 49 else "2024-03-02"
+            out.write(
+                f'<trainingCreate recordId="b-{i}"><employer>{ens[e]}</employer>'
+                f"<worker>{people[e][(i // len(ens)) % WORKERS_PER_EMPLOYER]}</worker>"
+                f"<title>Course {i % 997}</title><provider>Bench Academy</provider>"
+                f"<startDate>2024-03-01</startDate><endDate>{end}</endDate>"
+                "<duration>7.5</duration><durationUnit>hours</durationUnit>"
+                "<nature>formal_external</nature><status>followed</status>"
+                "</trainingCreate>\n"
+            )
+        out.write("</records>\n</submission>\n")
+
+
+# --- floors ----------------------------------------------------------------------------------
+
+
+def floor_parse(path: Path) -> float:
+    xsd = schema()
+    tag = "{" + NAMESPACE + "}trainingCreate"
+    started = time.perf_counter()
+    valid = 0
+    for _event, el in etree.iterparse(
+        str(path), events=("end",), tag=tag, resolve_entities=False, no_network=True
+    ):
+        valid += xsd.validate(el)
+        el.clear()
+        while el.getprevious() is not None:
+            del el.getparent()[0]
+    assert valid > 0
+    return time.perf_counter() - started
+
+
+def _rows(records: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    data = TrainingData(
+        title="Course",
+        provider="Bench Academy",
+        start_date=date(2024, 3, 1),
+        end_date=date(2024, 3, 2),
+        duration_value=Decimal("7.5"),
+        duration_unit=DurationUnit.HOURS,
+        nature=Nature.FORMAL_EXTERNAL,
+        status=Status.FOLLOWED,
+    )
+    content = stored_content(data, 456)
+    now = datetime.now(UTC)
+    trainings = [(i + 1, 1, 1, "employer", "0800000000", f"b-{i}", now) for i in range(records)]
+    versions = [
+        (i + 1, i + 1, 1, "create", now, None, "bench", None, False, *content.values())
+        for i in range(records)
+    ]
+    return trainings, versions
+
+
+_T_COLUMNS = "id, person_id, employer_id, source, sender, sender_record_id, created_at"
+_V_COLUMNS = (
+    "id, training_id, version, operation, recorded_at, superseded_at, recorded_by, reason, "
+    "cancelled, title, provider, start_date, end_date, duration_value, duration_unit, nature, "
+    "status, counts_toward_right, not_counting_reason, certificate, certificate_valid_until, "
+    "financing, duration_minutes"
+)
+
+
+def floor_load(c: Container, records: int) -> float:
+    """The same number of rows, bulk loaded into scratch tables shaped like the real ones
+    (rows built beforehand, not timed)."""
+    valid = records - records // 50
+    trainings, versions = _rows(valid)
+    with c.engine.begin() as conn:
+        for name in ("trainings", "training_versions"):
+            conn.execute(text(f"DROP TABLE IF EXISTS floor_{name}"))
+            if c.engine.dialect.name == "postgresql":
+                conn.execute(text(f"CREATE TABLE floor_{name} (LIKE {name} INCLUDING ALL)"))
+            else:
+                conn.execute(text(f"CREATE TABLE floor_{name} AS SELECT * FROM {name} WHERE 0"))
+    started = time.perf_counter()
+    raw = c.engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        if c.engine.dialect.name == "postgresql":
+            with cur.copy(f"COPY floor_trainings ({_T_COLUMNS}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                for row in trainings:
+                    copy.write_row(row)
+            with cur.copy(f"COPY floor_training_versions ({_V_COLUMNS}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                for row in versions:
+                    copy.write_row(row)
+        else:
+            cur.execute("BEGIN")
+            cur.executemany(
+                f"INSERT INTO floor_trainings ({_T_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
+                [(*r[:6], r[6].isoformat()) for r in trainings],
+            )
+            marks = ",".join("?" * 23)
+            cur.executemany(
+                f"INSERT INTO floor_training_versions ({_V_COLUMNS}) VALUES ({marks})",
+                [
+                    tuple(
+                        v.isoformat()
+                        if isinstance(v, datetime | date)
+                        else (str(v) if isinstance(v, Decimal) else v)
+                        for v in r
+                    )
+                    for r in versions
+                ],
+            )
+        raw.commit()
+    finally:
+        raw.close()
+    elapsed = time.perf_counter() - started
+    with c.engine.begin() as conn:
+        for name in ("trainings", "training_versions"):
+            conn.execute(text(f"DROP TABLE floor_{name}"))
+    return elapsed
+
+
+# --- end to end (child process) --------------------------------------------------------------
+
+
+def e2e(url: str, path: Path, spool: Path, chunk: int) -> dict[str, Any]:
+    c = bootstrap(Settings(environment=Environment.TEST, database_url=url))
+    settings = BatchSettings(spool_dir=spool, chunk_size=chunk)
+    sender = Sender(employers()[SENDER], "bench", BATCH_SCOPES, "cli")
+    started = time.perf_counter()
+    with path.open("rb") as source:
+        ticket = submit(c, settings, source, file_name=path.name, sender=sender).ticket
+    submitted = time.perf_counter()
+    work(c, settings)
+    worked = time.perf_counter()
+    with c.uow() as uow, (spool / "result.xml").open("wb") as out:
+        batch = find_batch(uow.session, ticket)
+        write_result(uow.session, batch, out)
+        figures = {
+            "status": batch.status,
+            "accepted": batch.accepted,
+            "rejected": batch.rejected,
+            "total": batch.total,
+        }
+    finished = time.perf_counter()
+    c.close()
+    return figures | {
+        "submit": submitted - started,
+        "work": worked - submitted,
+        "result": finished - worked,
+        "wall": finished - started,
+        "result_bytes": (spool / "result.xml").stat().st_size,
+    }
+
+
+def run_child(url: str, path: Path, spool: Path, chunk: int) -> tuple[dict[str, Any], int]:
+    child = subprocess.Popen(  # noqa: S603 - this script
+        [
+            sys.executable,
+            __file__,
+            "--phase",
+            "e2e",
+            "--url",
+            url,
+            "--file",
+            str(path),
+            "--spool",
+            str(spool),
+            "--chunk-size",
+            str(chunk),
+        ],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    proc = psutil.Process(child.pid)
+    peak = 0
+    while child.poll() is None:
+        try:
+            peak = max(peak, proc.memory_info().rss)
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.05)
+    out = child.stdout.read() if child.stdout else b""
+    if child.returncode != 0:
+        raise SystemExit(f"e2e child failed: {child.returncode}")
+    return json.loads(out.decode().strip().splitlines()[-1]), peak
+
+
+def bench(db: str, records: int, chunk: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        url = database_url(db, tmp)
+        c = bootstrap(Settings(environment=Environment.TEST, database_url=url))
+        seed(c)
+        path = tmp / f"trainings-{records}.xml"
+        generate(path, records)
+        size = path.stat().st_size
+        parse = min(floor_parse(path) for _ in range(2))
+        load = floor_load(c, records)
+        figures, peak = run_child(url, path, tmp / "spool", chunk)
+        c.close()
+    slower = max(parse, load)
+    return {
+        "db": db,
+        "records": records,
+        "file_mib": size / 2**20,
+        "floor_parse": parse,
+        "floor_load": load,
+        "peak_rss_mib": peak / 2**20,
+        "ratio": slower / figures["wall"],
+        **figures,
+    }
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| backend | records | file | end to end | records/s | floor: iterparse+XSD | "
+        "floor: bulk load | e2e vs slower floor | peak RSS |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    lines.extend(
+        f"| {r['db']} | {r['records']:,} | {r['file_mib']:.0f} MiB | {r['wall']:.1f} s "
+        f"(submit {r['submit']:.1f}, work {r['work']:.1f}, result {r['result']:.1f}) | "
+        f"{r['records'] / r['wall']:,.0f} | {r['floor_parse']:.1f} s | "
+        f"{r['floor_load']:.1f} s | {100 * r['ratio']:.0f} % | {r['peak_rss_mib']:.0f} MiB |"
+        for r in rows
+    )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="sqlite")
+    parser.add_argument("--chunk-size", type=int, default=2000)
+    parser.add_argument("--phase", default="all", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--spool", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase == "e2e":
+        print(json.dumps(e2e(args.url, args.file, args.spool, args.chunk_size)))
+        return
+    dbs = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    rows = []
+    for db in dbs:
+        row = bench(db, args.records, args.chunk_size)
+        print(json.dumps(row), file=sys.stderr)
+        rows.append(row)
+    print(
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}"
+    )
+    print(markdown(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""``ila batch`` on a fresh database, as a user runs it: submit, status, work, result, and the
+watched inbox of a sender (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from typer.testing import CliRunner
+
+from ila.batch.xmlfile import RESULT_XSD, schema
+from ila.bootstrap import Container
+from ila.cli.main import app
+from tests import builders
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "xml" / "examples"
+runner = CliRunner()
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def world(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("ILA_BATCH_SPOOL_DIR", str(tmp_path / "spool"))
+    assert _run("db", "upgrade")[0] == 0
+    return db_url
+
+
+@pytest.fixture
+def people(world: str, app_container: Container) -> str:
+    en = builders.employer(app_container)
+    for serial in (1, 2):
+        builders.employ(app_container, builders.person(app_container, serial), en)
+    return en
+
+
+def test_submit_work_status_result(people: str, tmp_path: Path) -> None:
+    example = str(EXAMPLES / "submission-trainings.xml")
+    code, out, err = _run("batch", "submit", example, "--sender", people, "--no-wait", "--json")
+    assert code == 0, err
+    queued = json.loads(out)
+    assert (queued["status"], queued["total"], queued["progress"]) == ("received", None, None)
+    ticket = queued["ticket"]
+    code, out, _ = _run("batch", "result", ticket)
+    assert code == 2
+    code, out, _ = _run("batch", "work", "--max-batches", "1")
+    assert code == 0
+    assert f"{ticket}  done  6/6 records: 6 accepted, 0 unchanged, 0 rejected" in out
+    code, out, _ = _run("batch", "status", ticket, "--json")
+    assert json.loads(out)["progress"] == 1.0
+    target = tmp_path / "result.xml"
+    assert _run("batch", "result", ticket, "-o", str(target))[0] == 0
+    schema(RESULT_XSD).assertValid(etree.parse(str(target)))
+    code, out, _ = _run("batch", "result", ticket)
+    assert code == 0
+    assert out.startswith("<?xml")
+    # the same file again: the earlier batch, nothing processed again
+    code, out, _ = _run("batch", "submit", example, "--sender", people, "--wait")
+    assert code == 0
+    assert ticket in out
+    assert "received before" in out
+    # a broken file is a failed batch with its reason
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes(b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>')
+    code, out, _ = _run("batch", "submit", str(broken), "--sender", people)
+    assert code == 0
+    assert "failed" in out
+    assert "xml_dtd_forbidden" in out
+    code, _, err = _run("batch", "submit", str(tmp_path / "none.xml"), "--sender", people)
+    assert (code, "unreadable_file" in err) == (2, True)
+    code, _, err = _run("batch", "status", "0" * 32)
+    assert (code, "not_found" in err) == (2, True)
+    assert _run("batch", "work")[0] == 0  # nothing waiting: stops at once
+
+
+def test_watched_inbox(people: str, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    folder = inbox / people
+    folder.mkdir(parents=True)
+    (inbox / "not-a-sender").mkdir()
+    shutil.copy(EXAMPLES / "submission-trainings.xml", folder / "monday.xml")
+    shutil.copy(EXAMPLES / "submission-trainings.xml", folder / "monday.part")  # still uploading
+    # the same reference with other content: refused with the reason beside it
+    changed = (EXAMPLES / "submission-trainings.xml").read_text().replace("Demo", "Other")
+    code, out, _ = _run("batch", "watch", str(inbox), "--once", "--work")
+    assert code == 0, out
+    assert "submitted" in out
+    (folder / "tuesday.xml").write_text(changed, encoding="utf-8")
+    code, out, _ = _run("batch", "watch", str(inbox), "--once", "--work")
+    assert "refused tuesday.xml" in out
+    assert "batch_reference_reused" in (folder / "refused" / "tuesday.xml.error.txt").read_text()
+    results = sorted((folder / "results").glob("*.result.xml"))
+    assert len(results) == 1
+    assert results[0].name.startswith("monday-")
+    doc = etree.parse(str(results[0]))
+    schema(RESULT_XSD).assertValid(doc)
+    assert doc.getroot()[1].get("accepted") == "6"
+    assert not list((folder / "results").glob("*.pending"))
+    assert (folder / "monday.part").exists()
+    assert len(list((folder / "received").iterdir())) == 1
+    code, _, err = _run("batch", "watch", str(tmp_path / "missing"), "--once")
+    assert (code, "not_a_directory" in err) == (2, True)

@@ -1,0 +1,205 @@
+"""Retention on SQLite and PostgreSQL: what is due is destroyed with a proof entry in the audit
+chain; a dry run reports the same count and digest and destroys nothing; the FLA rule applies
+from 1 January 2027 to records taken over from the FLA register only."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select, update
+
+from ila.access.models import AccessToken, ApiClient, AssertionJti
+from ila.api.models import IdempotencyKey
+from ila.audit.chain import verify_chain
+from ila.audit.models import AuditEvent
+from ila.audit.retention import (
+    RetentionRegistry,
+    RetentionReport,
+    default_registry,
+    digest_of,
+    run_retention,
+)
+from ila.audit.retention_rules import FLA_SOURCE
+from ila.bootstrap import Container
+from ila.db.base import Base
+from ila.errors import UnknownRetentionRule
+from ila.trainings.domain import DurationUnit, Nature, Source, Status, TrainingData
+from ila.trainings.models import Training, TrainingVersion
+from ila.trainings.service import record_training
+from tests import builders
+
+AT = datetime(2026, 6, 15, 12, tzinfo=UTC)
+
+
+def _technical_rows(container: Container) -> None:
+    with container.uow() as uow:
+        s = uow.session
+        client = ApiClient(
+            client_id=f"c-{uuid.uuid4().hex[:8]}",
+            organisation=builders.fake_enterprise(1),
+            name="test",
+            public_jwk={},
+            scopes="",
+            created_by="test",
+        )
+        s.add(client)
+        s.flush()
+        for i, age in enumerate((40, 31, 29, 1)):
+            s.add(
+                IdempotencyKey(
+                    client_pk=client.id,
+                    key=f"k{i}",
+                    fingerprint="f" * 64,
+                    status_code=201,
+                    response_body="{}",
+                    created_at=AT - timedelta(days=age),
+                )
+            )
+        for i, expired in enumerate((timedelta(days=3), timedelta(hours=1), -timedelta(hours=1))):
+            s.add(
+                AccessToken(
+                    digest=f"{i}" * 64,
+                    client_pk=client.id,
+                    scopes="",
+                    issued_at=AT - expired - timedelta(minutes=5),
+                    expires_at=AT - expired,
+                )
+            )
+        for i, expired in enumerate((timedelta(minutes=2), timedelta(seconds=10))):
+            s.add(AssertionJti(client_pk=client.id, jti=f"j{i}", expires_at=AT - expired))
+        uow.commit()
+
+
+def _count(container: Container, model: type[Base]) -> int:
+    with container.uow() as uow:
+        return uow.session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def _by_rule(report: RetentionReport) -> dict[str, tuple[int, bool]]:
+    return {o.rule: (o.count, o.applicable) for o in report.outcomes}
+
+
+def test_the_shipped_rules_are_registered() -> None:
+    registry = default_registry()
+    names = [r.name for r in registry.rules()]
+    assert names == [
+        "access.assertion_jtis",
+        "access.tokens",
+        "api.idempotency_keys",
+        "fla.register",
+    ]
+    assert all(r.legal_source and r.keep_text and r.destroys for r in registry.rules())
+    with pytest.raises(ValueError, match="twice"):
+        registry.register(registry.rules()[0])
+    assert RetentionRegistry().rules() == []
+
+
+def test_dry_run_then_run_destroys_what_is_due_with_proof(container: Container) -> None:
+    _technical_rows(container)
+    registry = default_registry()
+    dry = run_retention(container, registry, at=AT, dry_run=True)
+    expected = {
+        "api.idempotency_keys": (2, True),
+        "access.tokens": (1, True),
+        "access.assertion_jtis": (1, True),
+        "fla.register": (0, False),
+    }
+    assert _by_rule(dry) == expected
+    assert dry.destroyed == 0
+    assert (_count(container, IdempotencyKey), _count(container, AccessToken)) == (4, 3)
+    assert _count(container, AuditEvent) == 0  # a dry run writes no proof
+
+    real = run_retention(container, registry, at=AT, actor="test:retention")
+    assert _by_rule(real) == expected
+    assert real.destroyed == 4
+    # the dry run announced exactly what the run destroyed
+    assert [o.digest for o in real.outcomes] == [o.digest for o in dry.outcomes]
+    assert _count(container, IdempotencyKey) == 2
+    assert _count(container, AccessToken) == 2
+    assert _count(container, AssertionJti) == 1
+    with container.uow() as uow:
+        proofs = list(uow.session.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
+        assert verify_chain(uow.session).intact
+    assert [p.details["rule"] for p in proofs] == [
+        "access.assertion_jtis",
+        "access.tokens",
+        "api.idempotency_keys",
+    ]
+    keys = next(p for p in proofs if p.details["rule"] == "api.idempotency_keys")
+    assert (keys.actor, keys.action, keys.resource) == ("test:retention", "destroy", "retention")
+    assert keys.details["count"] == 2
+    assert keys.details["table"] == "api_idempotency_keys"
+    assert keys.details["window"]["before"] == (AT - timedelta(days=30)).isoformat()
+    assert keys.details["digest"] == real.outcomes[2].digest
+    assert keys.legal_context is not None
+    assert [o.proof_seq for o in real.outcomes] == [1, 2, 3, None]
+
+    again = run_retention(container, registry, at=AT)
+    assert again.destroyed == 0
+    assert _count(container, AuditEvent) == 3  # nothing destroyed, nothing to prove
+
+
+def test_the_digest_covers_what_is_destroyed() -> None:
+    rows = [(1, AT, "a"), (2, AT, "b")]
+    assert digest_of("t", rows) == digest_of("t", list(rows))
+    assert digest_of("t", rows) != digest_of("t", rows[:1])
+    assert digest_of("t", rows) != digest_of("u", rows)
+    assert digest_of("t", rows) != digest_of("t", [(1, AT, "a"), (2, AT, "c")])
+
+
+def _training(container: Container, niss: str, en: str, title: str) -> int:
+    return record_training(
+        container.uow(),
+        actor="test",
+        source=Source.EMPLOYER,
+        sender=en,
+        sender_record_id=uuid.uuid4().hex,
+        national_number=niss,
+        enterprise_number=en,
+        data=TrainingData(
+            title=title,
+            provider=None,
+            start_date=date(2025, 3, 1),
+            end_date=date(2025, 3, 1),
+            duration_value=Decimal(4),
+            duration_unit=DurationUnit.HOURS,
+            nature=Nature.FORMAL_INTERNAL,
+            status=Status.FOLLOWED,
+        ),
+    ).training_id
+
+
+def test_the_fla_rule_from_1_january_2027(container: Container) -> None:
+    en = builders.employer(container)
+    niss = builders.person(container, 1)
+    builders.employ(container, niss, en, start=date(2024, 1, 1))
+    kept = _training(container, niss, en, "art. 55 account")
+    taken_over = _training(container, niss, en, "from the FLA register")
+    with container.uow() as uow:
+        uow.session.execute(
+            update(Training).where(Training.id == taken_over).values(source=FLA_SOURCE)
+        )
+        uow.commit()
+    registry = default_registry()
+    new_year_eve = datetime(2026, 12, 31, 22, 59, tzinfo=UTC)  # 23:59 in Brussels
+    report = run_retention(container, registry, at=new_year_eve, only=["fla.register"])
+    assert _by_rule(report) == {"fla.register": (0, False)}
+    new_year = datetime(2026, 12, 31, 23, 0, tzinfo=UTC)  # midnight in Brussels
+    report = run_retention(container, registry, at=new_year, only=["fla.register"])
+    assert _by_rule(report) == {"fla.register": (1, True)}
+    with container.uow() as uow:
+        s = uow.session
+        assert list(s.scalars(select(Training.id))) == [kept]
+        assert set(s.scalars(select(TrainingVersion.training_id))) == {kept}
+        (proof,) = s.scalars(select(AuditEvent))
+    assert proof.details["rule"] == "fla.register"
+    assert proof.details["count"] == 1
+    assert "14 January 2026" in (proof.legal_context or "")
+
+
+def test_an_unknown_rule_is_refused(container: Container) -> None:
+    with pytest.raises(UnknownRetentionRule):
+        run_retention(container, default_registry(), only=["nothing"])
