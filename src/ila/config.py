@@ -93,7 +93,7 @@ class Settings(BaseSettings):
         description="`ila audit checkpoint --if-due` signs after this many new entries.",
     )
     webhook_resolver: str | None = Field(
-        default=None,
+        default="ila.exchange.directory:subscribers_for",
         description="`module:function` returning the enterprise numbers to notify about a "
         "person (subscribers_for); none: events wait in the outbox.",
     )

@@ -26,6 +26,7 @@ from ila.audit.retention_rules import FLA_SOURCE
 from ila.bootstrap import Container
 from ila.db.base import Base
 from ila.errors import UnknownRetentionRule
+from ila.flows.models import FpieComputation
 from ila.trainings.domain import DurationUnit, Nature, Source, Status, TrainingData
 from ila.trainings.models import Training, TrainingVersion
 from ila.trainings.service import record_training
@@ -90,6 +91,7 @@ def test_the_shipped_rules_are_registered() -> None:
         "access.tokens",
         "api.idempotency_keys",
         "fla.register",
+        "flows.fpie_computations",
     ]
     assert all(r.legal_source and r.keep_text and r.destroys for r in registry.rules())
     with pytest.raises(ValueError, match="twice"):
@@ -106,6 +108,7 @@ def test_dry_run_then_run_destroys_what_is_due_with_proof(container: Container) 
         "access.tokens": (1, True),
         "access.assertion_jtis": (1, True),
         "fla.register": (0, False),
+        "flows.fpie_computations": (0, True),
     }
     assert _by_rule(dry) == expected
     assert dry.destroyed == 0
@@ -135,7 +138,7 @@ def test_dry_run_then_run_destroys_what_is_due_with_proof(container: Container) 
     assert keys.details["window"]["before"] == (AT - timedelta(days=30)).isoformat()
     assert keys.details["digest"] == real.outcomes[2].digest
     assert keys.legal_context is not None
-    assert [o.proof_seq for o in real.outcomes] == [1, 2, 3, None]
+    assert [o.proof_seq for o in real.outcomes] == [1, 2, 3, None, None]
 
     again = run_retention(container, registry, at=AT)
     assert again.destroyed == 0
@@ -203,3 +206,44 @@ def test_the_fla_rule_from_1_january_2027(container: Container) -> None:
 def test_an_unknown_rule_is_refused(container: Container) -> None:
     with pytest.raises(UnknownRetentionRule):
         run_retention(container, default_registry(), only=["nothing"])
+
+
+def test_fpie_computations_are_kept_ten_years_then_destroyed_with_proof(
+    container: Container,
+) -> None:
+    computed = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    with container.uow() as uow:
+        for n, at in enumerate((computed, computed + timedelta(days=400))):
+            uow.session.add(
+                FpieComputation(
+                    computed_at=at,
+                    retain_until=date(at.year + 10, at.month, at.day),
+                    national_number="90010190193",
+                    organisation="0999200463",
+                    actor="adviser",
+                    role="fpie_pedagogical_adviser",
+                    legal_context="csi-22-086-fpie",
+                    request_id=f"fpie-{n}",
+                    rule_version="test",
+                    case="right",
+                    first_month=date(2026, 1, 1),
+                    last_month=date(2026, 2, 1),
+                    total_allowance=Decimal("100.00"),
+                    inputs={},
+                    result={},
+                )
+            )
+        uow.commit()
+    registry = default_registry()
+    # on its retain_until day (2036-03-02) the first one is still kept
+    kept = run_retention(container, registry, at=datetime(2036, 3, 2, 23, 0, tzinfo=UTC))
+    assert _by_rule(kept)["flows.fpie_computations"] == (0, True)
+    later = run_retention(container, registry, at=datetime(2036, 3, 4, 0, 0, tzinfo=UTC))
+    assert _by_rule(later)["flows.fpie_computations"] == (1, True)
+    with container.uow() as uow:
+        left = list(uow.session.scalars(select(FpieComputation.request_id)))
+        proof = uow.session.scalars(select(AuditEvent).where(AuditEvent.action == "destroy")).all()
+        assert verify_chain(uow.session).intact
+    assert left == ["fpie-1"]
+    assert [p.details["rule"] for p in proof] == ["flows.fpie_computations"]
+    assert proof[0].details["count"] == 1

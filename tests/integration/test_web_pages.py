@@ -265,14 +265,15 @@ def test_role_and_contest_refusals(container: Container) -> None:
     from ila.web import contests, roles
 
     employer_id = _worker_with_role(container, "editor")
-    with pytest.raises(UnknownCode):
-        roles.grant_role(
-            container.uow(),
-            employer_id=employer_id,
-            national_number=DEMO_WORKER_NISS,
-            role="access_admin",  # only an access administrator's own grant, not grantable
-            actor="test",
-        )
+    for role in ("access_admin", "owner"):  # not grantable here; not a role at all
+        with pytest.raises(UnknownCode):
+            roles.grant_role(
+                container.uow(),
+                employer_id=employer_id,
+                national_number=DEMO_WORKER_NISS,
+                role=role,
+                actor="test",
+            )
     with container.uow() as uow:
         (granted,) = roles.employer_roles(uow.session, employer_id)
     with pytest.raises(NotFound):

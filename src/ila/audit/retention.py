@@ -33,7 +33,7 @@ from ila.errors import UnknownRetentionRule
 if TYPE_CHECKING:
     from ila.bootstrap import Container
 
-PROVIDERS: tuple[str, ...] = ("ila.audit.retention_rules",)
+PROVIDERS: tuple[str, ...] = ("ila.audit.retention_rules", "ila.flows.retention")
 """Modules defining ``register_retention(registry)``; a feature adds its module here (e.g. the
 FPIE results, 10 years, and the exchange data, per their authorisations)."""
 

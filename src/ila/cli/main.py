@@ -59,7 +59,10 @@ def db_upgrade() -> None:
 @demo_app.command("load")
 def demo_load(seed: Annotated[int, typer.Option(help="Random seed.")] = 2024) -> None:
     """Load the synthetic demo dataset (idempotent)."""
+    from ila.demo import DEMO_MULTI_EMPLOYER_NISS, DEMO_REHIRED_NISS, DEMO_WORKER_NISS
     from ila.demo.generator import load_demo
+    from ila.exchange.demo import load_exchange_demo
+    from ila.sources.registry import seed_demo_sources
 
     with open_container() as c:
         report = load_demo(c, seed=seed)
@@ -70,6 +73,22 @@ def demo_load(seed: Annotated[int, typer.Option(help="Random seed.")] = 2024) ->
                 f"demo dataset loaded: {report.employers} employers, {report.persons} "
                 f"persons, {report.employments} employments, {report.trainings} trainings"
             )
+        # both idempotent: the regions' authorisations and directories, and the employers of
+        # the simulated employment declarations (an authentic source)
+        exchange = load_exchange_demo(
+            c,
+            guided=DEMO_REHIRED_NISS,
+            trainee=DEMO_MULTI_EMPLOYER_NISS,
+            fpie_candidate=DEMO_WORKER_NISS,
+        )
+        sources = seed_demo_sources(c, seed)
+        out.print(
+            f"exchange demo: {exchange.authorisations} authorisations loaded or changed, "
+            f"{exchange.entries} directory entries, {exchange.trainings} regional trainings; "
+            f"employment declarations of {sources.employers} employers imported "
+            f"({sources.created} new, {sources.updated} changed, {sources.unchanged} unchanged "
+            "employments)"
+        )
 
 
 @rights_app.command("compute")

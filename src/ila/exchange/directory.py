@@ -225,3 +225,22 @@ def list_entries(
     return EntryPage(
         [_view(r) for r in page], encode_cursor("entry", page[-1].id) if more else None
     )
+
+
+def subscribers_for(session: Session, national_number: str, at: datetime) -> list[str]:
+    """The webhook resolver (``ILA_WEBHOOK_RESOLVER=ila.exchange.directory:subscribers_for``):
+    the institutions whose person directory covers this person on ``at``'s Belgian date, in
+    any capacity. They receive a thin notification and pull the details through the
+    authorised API, where their authorisation decides what they may see."""
+    day = local_date(at)
+    return sorted(
+        set(
+            session.scalars(
+                select(DirectoryEntry.institution).where(
+                    DirectoryEntry.national_number == national_number,
+                    DirectoryEntry.valid_from <= day,
+                    or_(DirectoryEntry.valid_to.is_(None), DirectoryEntry.valid_to >= day),
+                )
+            )
+        )
+    )

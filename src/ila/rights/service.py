@@ -21,6 +21,7 @@ from ila.db.base import utcnow
 from ila.db.versioning import Operation, as_recorded_on
 from ila.employment.domain import EmploymentFacts
 from ila.errors import DomainError, NotFound, ValidationError
+from ila.exchange.outbox import emit
 from ila.identity.domain import NationalNumber
 from ila.identity.models import Employer, Person
 from ila.identity.service import find_employer, find_person
@@ -404,6 +405,12 @@ def _set_one(
         )
     )
     session.flush()
+    emit(
+        session,
+        "ila.account.right.set",
+        person.national_number,
+        {"employer": employer.enterprise_number, "year": item.year, "version": version},
+    )
     return ItemResult(0, "accepted", version)
 
 

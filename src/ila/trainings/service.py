@@ -12,6 +12,7 @@ from ila.db.base import utcnow
 from ila.db.uow import UnitOfWork
 from ila.db.versioning import Operation, as_recorded_on
 from ila.errors import Conflict, DuplicateRecord, NotFound, StaleVersion, ValidationError
+from ila.exchange.outbox import emit
 from ila.identity.models import Employer, Person
 from ila.identity.service import find_employer, find_person
 from ila.trainings.domain import (
@@ -155,8 +156,22 @@ def record_training(
                 **content,
             )
         )
+        _notify(s, "training.recorded", training.person_id, training.id, 1)
         uow.commit()
         return Recorded(training.id, 1, created=True)
+
+
+def _notify(session: Session, kind: str, person_id: int, training_id: int, version: int) -> None:
+    """A thin event in the outbox, in the change's transaction: institutions whose directory
+    covers the person are told *that* the account changed, and pull the details through the
+    authorised API (issue 6)."""
+    national_number = session.scalar(select(Person.national_number).where(Person.id == person_id))
+    emit(
+        session,
+        f"ila.account.{kind}",
+        national_number,
+        {"training_id": training_id, "version": version},
+    )
 
 
 def _supersede(
@@ -220,6 +235,9 @@ def rectify_training(
                 **content,
             )
         )
+        _notify(
+            uow.session, "training.rectified", training.person_id, training_id, current.version + 1
+        )
         uow.commit()
         return Recorded(training_id, current.version + 1, created=True)
 
@@ -248,6 +266,9 @@ def cancel_training(
                 cancelled=True,
                 **content,
             )
+        )
+        _notify(
+            uow.session, "training.cancelled", training.person_id, training_id, current.version + 1
         )
         uow.commit()
         return Recorded(training_id, current.version + 1, created=True)
