@@ -247,3 +247,9 @@ class InvalidWebhookUrl(ValidationError):
     required (production)."""
 
     code = "invalid_url"
+
+
+class BatchNotFinished(Conflict):
+    """The result document of a batch that is not done or failed yet."""
+
+    code = "batch_not_finished"

@@ -174,3 +174,30 @@ def test_authorisation(api: Api) -> None:
     other = file(w.a, "A-2", ("2", w.a, w.worker_a))
     t2 = api.http.post("/api/v1/batches", headers=no_trainings | XML, content=other).json()
     assert finish(api, no_trainings, t2["ticket"])["rejected"] == 1
+
+
+def test_a_file_larger_than_the_api_body_limit_is_accepted(
+    api_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """POST /batches streams to disk under the batch channel's limit, not the 1 MiB of JSON
+    bodies; above the batch limit it is 413 like any other route."""
+    monkeypatch.setenv("ILA_BATCH_MAX_FILE_BYTES", str(3 * 2**20))
+    api: Api = api_factory(api_max_body_bytes=64 * 1024)
+    w = make_world(api.container)
+    own = api.auth(api.register(w.a, SEND))
+    data = file(w.a, "BIG-1", ("1", w.a, w.worker_a))
+    padded = data.replace(b"<records>", b"<!--" + b"x" * (2 * 2**20) + b"--><records>", 1)
+    response = api.http.post("/api/v1/batches", headers=own | XML, content=padded)
+    assert response.status_code == 202, response.text
+    body = finish(api, own, response.json()["ticket"])
+    assert (body["status"], body["accepted"]) == ("done", 1)
+    too_big = padded.replace(b"<records>", b"<!--" + b"y" * (2 * 2**20) + b"--><records>", 1)
+    assert_problem(
+        api.http.post("/api/v1/batches", headers=own | XML, content=too_big),
+        413,
+        "payload_too_large",
+    )
+    json_too_big = api.http.post(
+        f"/api/v1/employers/{w.a}/rights", headers=own, content=b"{" + b" " * 70_000 + b"}"
+    )
+    assert_problem(json_too_big, 413, "payload_too_large")

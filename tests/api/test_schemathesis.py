@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -134,7 +135,10 @@ def _runner(
     return run
 
 
-def test_every_operation_conforms_to_the_openapi_document(api_factory: Any) -> None:
+def test_every_operation_conforms_to_the_openapi_document(
+    api_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ILA_BATCH_SPOOL_DIR", str(tmp_path / "batches"))  # uploaded files
     # the longest token lifetime: on a loaded machine the run can outlast the default 300 s
     api: Api = api_factory(
         api_rate_per_second=1_000_000.0, api_rate_burst=1_000_000, api_token_ttl_seconds=3600

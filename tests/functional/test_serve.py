@@ -57,7 +57,10 @@ def test_serve_answers_health_and_home(server: str) -> None:
     health = httpx.get(f"{server}/healthz", timeout=5).json()
     assert health["status"] == "ok"
     assert health["employers"] == 1
-    home = httpx.get(f"{server}/", timeout=5)
+    home = httpx.get(f"{server}/", timeout=5)  # French by default
     assert home.status_code == 200
-    assert "Individual Learning Account" in home.text
-    assert "Individuele leerrekening" in home.text
+    assert "Compte individuel de formation" in home.text
+    english = httpx.get(f"{server}/", headers={"Accept-Language": "en"}, timeout=5)
+    assert "Individual Learning Account" in english.text
+    dutch = httpx.get(f"{server}/", headers={"Accept-Language": "nl-BE,nl;q=0.9"}, timeout=5)
+    assert "Individuele leerrekening" in dutch.text

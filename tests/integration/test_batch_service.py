@@ -15,7 +15,7 @@ from ila.access.domain import Scope
 from ila.access.service import grant_mandate
 from ila.audit.models import AuditEvent
 from ila.batch.config import BatchSettings
-from ila.batch.result import NotFinished, write_result
+from ila.batch.result import write_result
 from ila.batch.service import (
     BATCH_SCOPES,
     BatchStatus,
@@ -27,7 +27,7 @@ from ila.batch.service import (
 )
 from ila.batch.xmlfile import RESULT_XSD, schema
 from ila.bootstrap import Container
-from ila.errors import BatchReferenceReused, InvalidEnterpriseNumber
+from ila.errors import BatchNotFinished, BatchReferenceReused, InvalidEnterpriseNumber
 from ila.rights.models import RightVersion
 from ila.trainings.models import Training, TrainingVersion
 from ila.trainings.service import current_version
@@ -278,7 +278,7 @@ def test_failed_files_and_unfinished_results(
     full = (EXAMPLES / "submission-trainings.xml").read_bytes()
     truncated = full[: full.index(b"<trainingRectify")]
     cut = send(container, settings, truncated, own(en))
-    with container.uow() as uow, pytest.raises(NotFinished):
+    with container.uow() as uow, pytest.raises(BatchNotFinished):
         write_result(uow.session, find_batch(uow.session, cut), io.BytesIO())
     work(container, settings)
     view = status(container, cut)

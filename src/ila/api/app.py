@@ -19,6 +19,7 @@ from ila.api.flows import router as flows_router
 from ila.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from ila.api.problems import Problem, install
 from ila.api.ratelimit import TokenBucketLimiter
+from ila.batch.config import BatchSettings
 from ila.bootstrap import Container
 from ila.config import Settings
 
@@ -62,7 +63,12 @@ def create_api(container: Container | None = None) -> FastAPI:
     api.include_router(exchange_router)
     api.include_router(flows_router)
     # added last = outermost: the request id exists before anything can fail
-    api.add_middleware(BodyLimitMiddleware, limit=settings.api_max_body_bytes)
+    api.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.api_max_body_bytes,
+        # a batch file streams to the spool directory: the batch channel's own limit
+        uploads={("POST", "/batches"): BatchSettings().max_file_bytes},
+    )
     api.add_middleware(RequestIdMiddleware)
 
     def openapi() -> dict[str, Any]:

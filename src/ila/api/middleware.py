@@ -49,21 +49,34 @@ class BodyLimitMiddleware:
     ``Content-Length``; for a chunked body, as soon as the bytes read pass the limit (the
     route's body parser lets :class:`BodyTooLarge` through to the problem handlers)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int, uploads: dict[tuple[str, str], int] | None = None
+    ) -> None:
         self.app = app
         self.limit = limit
+        # routes that stream a file to disk (POST /batches) get their own, larger limit:
+        # (method, path suffix) → bytes
+        self.uploads = uploads or {}
+
+    def _limit_for(self, scope: Scope) -> int:
+        path = str(scope.get("path", "")).rstrip("/")
+        for (method, suffix), limit in self.uploads.items():
+            if scope.get("method") == method and path.endswith(suffix):
+                return limit
+        return self.limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit_for(scope)
         declared = Headers(scope=scope).get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
             request_id = str(scope.get("state", {}).get("request_id", "-"))
             response = problem_response(
                 413,
                 "payload_too_large",
-                f"the request body is larger than {self.limit} bytes",
+                f"the request body is larger than {limit} bytes",
                 request_id,
                 headers={"Connection": "close"},
             )
@@ -76,8 +89,8 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise BodyTooLarge(self.limit)
+                if received > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         await self.app(scope, limited_receive, send)

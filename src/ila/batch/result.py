@@ -12,13 +12,9 @@ from sqlalchemy.orm import Session
 from ila.batch.models import Batch
 from ila.batch.service import FINAL, result_rows
 from ila.batch.xmlfile import RESULT_NAMESPACE
-from ila.errors import Conflict
+from ila.errors import BatchNotFinished
 
 _NS = "{" + RESULT_NAMESPACE + "}"
-
-
-class NotFinished(Conflict):
-    code = "batch_not_finished"
 
 
 def _attrs(**values: object) -> dict[str, str]:
@@ -28,7 +24,7 @@ def _attrs(**values: object) -> dict[str, str]:
 def write_result(session: Session, batch: Batch, out: IO[bytes]) -> None:
     """Write the result document of a finished batch to ``out``."""
     if batch.status not in FINAL:
-        raise NotFinished(
+        raise BatchNotFinished(
             f"batch {batch.ticket} is {batch.status}; its result exists once it is done or failed",
             field="ticket",
             status=batch.status,
