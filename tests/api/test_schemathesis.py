@@ -31,7 +31,7 @@ from schemathesis.specs.openapi.checks import (
 from tests import builders
 from tests.api.conftest import Api, assert_problem, make_world, training_content
 
-MAX_EXAMPLES = 25  # per operation and generation mode (positive, negative)
+MAX_EXAMPLES = 15  # per operation and generation mode (positive, negative)
 
 
 def problem_details(ctx: Any, response: Any, case: Any) -> bool | None:

@@ -256,3 +256,22 @@ def axe_violations(page: Page) -> list[dict[str, object]]:
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The browser journeys run on SQLite; a module marked ``both_backends`` (login, the
+    person's account) runs on PostgreSQL too. The pages call the same use cases whose data
+    access the integration and API tests run on both databases; driving Chromium through every
+    page twice would double the slowest part of the suite for no other code covered."""
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_pg = callspec is not None and callspec.params.get("site") == "postgresql"
+        browser = item.path.parent.name == "browser"
+        if browser and on_pg and item.get_closest_marker("both_backends") is None:
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from playwright.sync_api import Page, Request
 
 from ila.demo.generator import DEMO_EMPLOYER_PC200, DEMO_WORKER_NISS
 from tests.browser.conftest import LEVEL_HIGH as HIGH
 from tests.browser.conftest import Site, choose_language, demo_login, oidc_login
+
+pytestmark = pytest.mark.both_backends  # see tests/browser/conftest.py
 
 LOW = "urn:be:fedict:iam:fas:Level100"
 

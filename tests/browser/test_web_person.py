@@ -18,6 +18,8 @@ from ila.demo.generator import (
 from ila.web.i18n import Translator
 from tests.browser.conftest import Site, choose_language, demo_login, oidc_login
 
+pytestmark = pytest.mark.both_backends  # see tests/browser/conftest.py
+
 YEAR = 2025
 
 
