@@ -28,6 +28,7 @@ from ila.batch.service import (
 from ila.batch.xmlfile import RESULT_XSD, schema
 from ila.bootstrap import Container
 from ila.errors import BatchNotFinished, BatchReferenceReused, InvalidEnterpriseNumber
+from ila.exchange.outbox import OutboxEvent
 from ila.rights.models import RightVersion
 from ila.trainings.models import Training, TrainingVersion
 from ila.trainings.service import current_version
@@ -128,6 +129,13 @@ def test_example_file_applies_every_kind(
                 ("training", "cancel"),
                 ("right", "set"),
             ]
+        )
+        # the same thin outbox events as the API's, for the regions (bulk creates included)
+        events = s.scalars(select(OutboxEvent.type).order_by(OutboxEvent.id)).all()
+        assert sorted(events) == sorted(
+            ["ila.account.training.recorded"] * 3
+            + ["ila.account.training.rectified", "ila.account.training.cancelled"]
+            + ["ila.account.right.set"]
         )
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ila.access.audit import record_personal_data_access
@@ -35,6 +35,8 @@ from ila.db.uow import UnitOfWork
 from ila.db.versioning import Operation
 from ila.employment.models import Employment
 from ila.errors import DomainError, DuplicateRecord, NotFound, ValidationError
+from ila.exchange.outbox import SOURCE as OUTBOX_SOURCE
+from ila.exchange.outbox import OutboxEvent, new_event_id
 from ila.identity.domain import NationalNumber
 from ila.identity.models import Employer, Person
 from ila.rights.service import SetRight, set_rights
@@ -456,6 +458,21 @@ class _Chunk:
                     "reason": None,
                     "cancelled": False,
                     **p.content,
+                }
+                for training_id, p in zip(ids, self.pending, strict=True)
+            ],
+        )
+        # the same thin events as record_training, in the chunk's transaction (outbox)
+        self.s.execute(
+            insert(OutboxEvent),
+            [
+                {
+                    "event_id": new_event_id(),
+                    "type": "ila.account.training.recorded",
+                    "source": OUTBOX_SOURCE,
+                    "subject": p.number,
+                    "occurred_at": now,
+                    "data": {"training_id": training_id, "version": 1},
                 }
                 for training_id, p in zip(ids, self.pending, strict=True)
             ],

@@ -65,6 +65,11 @@ class OutboxEvent(Base):
         return body
 
 
+def new_event_id() -> str:
+    """A new event id (the ``webhook-id`` receivers see, the same on every retry)."""
+    return f"evt_{uuid.uuid4().hex}"
+
+
 def emit(
     session: Session,
     type: str,
@@ -84,7 +89,7 @@ def emit(
         raise ValidationError(
             "a thin event carries a few references only", field="data", code="too_long"
         )
-    event_id = f"evt_{uuid.uuid4().hex}"
+    event_id = new_event_id()
     session.add(
         OutboxEvent(
             event_id=event_id,
