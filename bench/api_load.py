@@ -87,8 +87,8 @@ def free_port() -> int:
 
 
 def _ms(value: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3.6e6}[unit]
 
 
 def run_wrk(
@@ -281,8 +281,9 @@ def markdown(measures: list[Measure], args: argparse.Namespace, machine: dict[st
         f"{machine['python']}; {machine['os']}. Server, database and load generator share the "
         "machine.",
         "",
-        f"Setup: uvicorn with {args.server_workers} worker processes (h11, 40 threads each for "
-        f"the synchronous routes), wrk with {args.threads} threads keeping {args.connections} "
+        f"Setup: uvicorn with {args.server_workers} worker processes (httptools, uvloop; 40 "
+        f"threads each for the synchronous routes), wrk with {args.threads} threads keeping "
+        f"{args.connections} "
         f"connections over loopback, {args.warmup} s warm-up then {args.duration} s measured per "
         f"line; data from `bench/datagen.py` ({args.workers:,} worker-years, rights of {YEAR} "
         f"computed), reads spread over the {args.pool:,} workers "

@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, HTTPException
-from fastapi.responses import ORJSONResponse
 from sqlalchemy import select
 
 from ila.bootstrap import bootstrap
@@ -32,11 +31,11 @@ def app() -> FastAPI:
     engine = container.engine
     query = select(Person.id, Person.national_number, Person.given_name, Person.family_name)
 
-    @application.get("/bench/constant", response_class=ORJSONResponse)
+    @application.get("/bench/constant")
     async def constant() -> dict[str, Any]:
         return CONSTANT
 
-    @application.get("/bench/person/{national_number}", response_class=ORJSONResponse)
+    @application.get("/bench/person/{national_number}")
     def person(national_number: str) -> dict[str, Any]:
         with engine.connect() as conn:
             row = conn.execute(query.where(Person.national_number == national_number)).first()

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import func, select
+from starlette.datastructures import MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import ila
 from ila.api.app import PREFIX, create_api
@@ -48,6 +47,30 @@ _SECURITY_HEADERS = {
 }
 
 
+class SecurityHeadersMiddleware:
+    """The web pages' headers: no framing, no inline script or style, no sniffing (the API
+    sets its own). Plain ASGI: a ``BaseHTTPMiddleware`` would cost every request, API calls
+    included, a task group and a re-streamed body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or str(scope.get("path", "")).startswith(PREFIX):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in _SECURITY_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def create_app(container: Container) -> FastAPI:
     settings = container.settings
     app = FastAPI(title="ila", version=ila.__version__, docs_url=None, redoc_url=None)
@@ -64,17 +87,7 @@ def create_app(container: Container) -> FastAPI:
         https_only=settings.public_url.startswith("https://"),
     )
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        """The web pages' headers: no framing, no inline script or style, no sniffing. The
-        API sets its own."""
-        response = await call_next(request)
-        if not request.url.path.startswith(PREFIX):
-            for name, value in _SECURITY_HEADERS.items():
-                response.headers.setdefault(name, value)
-        return response
+    app.add_middleware(SecurityHeadersMiddleware)
 
     def counts() -> dict[str, int]:
         with container.uow() as uow:
