@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -139,10 +140,7 @@ def post_rights(
     and the JSON path of the offending field; ``days: null`` goes back to the computed value.
     Always 200 when the request itself is valid: look at each item's ``status``."""
 
-    def guard(tx: Transaction) -> Acting:
-        return acting_for(
-            tx.session, caller, en, at=utcnow(), scope=Scope.EMPLOYER_RIGHTS_WRITE, field="en"
-        )
+    guard = _writer(caller, en)
 
     def work(tx: Transaction, acting: Acting) -> Outcome:
         items = [
@@ -190,6 +188,33 @@ def post_rights(
 # --- the employer's review: verify the computed rights, opt out of the computation ----------
 
 YearPath = Annotated[int, Path(ge=2022, le=2100, description="Year of the rights.")]
+
+
+def _writer(caller: Caller, en: str) -> Callable[[Transaction], Acting]:
+    """The guard of the write routes: may the caller write rights for this employer now?"""
+
+    def guard(tx: Transaction) -> Acting:
+        return acting_for(
+            tx.session, caller, en, at=utcnow(), scope=Scope.EMPLOYER_RIGHTS_WRITE, field="en"
+        )
+
+    return guard
+
+
+def _audit_opt_out(
+    request: Request, tx: Transaction, caller: Caller, acting: Acting, view: OptOutView
+) -> None:
+    subjects: dict[str, object] = {"year": view.year, "opt_out_id": view.id}
+    if view.national_number is not None:  # a company-wide opt-out names no person
+        subjects["national_number"] = view.national_number
+    record_personal_data_access(
+        tx.session,
+        caller=caller,
+        acting=acting,
+        action="rights.opt_out",
+        subjects=subjects,
+        request_id=request_id_of(request),
+    )
 
 
 def _opt_out_out(view: OptOutView) -> OptOut:
@@ -256,10 +281,7 @@ def post_verifications(
     verify again. Per item: ``accepted`` (verified now), ``unchanged`` (already verified) or
     ``rejected`` with its error. Give ``items`` or ``all_workers: true``."""
 
-    def guard(tx: Transaction) -> Acting:
-        return acting_for(
-            tx.session, caller, en, at=utcnow(), scope=Scope.EMPLOYER_RIGHTS_WRITE, field="en"
-        )
+    guard = _writer(caller, en)
 
     def work(tx: Transaction, acting: Acting) -> Outcome:
         if (body.items is None) == (not body.all_workers):
@@ -324,10 +346,7 @@ def post_opt_out(
     them itself (``POST /employers/{en}/rights``). 409 ``already_opted_out`` when the same
     scope is already opted out."""
 
-    def guard(tx: Transaction) -> Acting:
-        return acting_for(
-            tx.session, caller, en, at=utcnow(), scope=Scope.EMPLOYER_RIGHTS_WRITE, field="en"
-        )
+    guard = _writer(caller, en)
 
     def work(tx: Transaction, acting: Acting) -> Outcome:
         view = opt_out(
@@ -338,17 +357,7 @@ def post_opt_out(
             reason=body.reason,
             actor=caller.actor,
         )
-        subjects: dict[str, object] = {"year": year, "opt_out_id": view.id}
-        if view.national_number is not None:
-            subjects["national_number"] = view.national_number
-        record_personal_data_access(
-            tx.session,
-            caller=caller,
-            acting=acting,
-            action="rights.opt_out",
-            subjects=subjects,
-            request_id=request_id_of(request),
-        )
+        _audit_opt_out(request, tx, caller, acting, view)
         return Outcome.of(201, _opt_out_out(view))
 
     return run_post(request, caller, idempotency_key, body, guard, work)
@@ -371,10 +380,7 @@ def post_opt_out_withdraw(
 ) -> Response:
     """The opt-out stays in the history with who withdrew it, when and why."""
 
-    def guard(tx: Transaction) -> Acting:
-        return acting_for(
-            tx.session, caller, en, at=utcnow(), scope=Scope.EMPLOYER_RIGHTS_WRITE, field="en"
-        )
+    guard = _writer(caller, en)
 
     def work(tx: Transaction, acting: Acting) -> Outcome:
         found = [
@@ -389,17 +395,7 @@ def post_opt_out_withdraw(
             reason=body.reason,
             actor=caller.actor,
         )
-        subjects: dict[str, object] = {"year": year, "opt_out_id": view.id}
-        if view.national_number is not None:
-            subjects["national_number"] = view.national_number
-        record_personal_data_access(
-            tx.session,
-            caller=caller,
-            acting=acting,
-            action="rights.opt_out",
-            subjects=subjects,
-            request_id=request_id_of(request),
-        )
+        _audit_opt_out(request, tx, caller, acting, view)
         return Outcome.of(200, _opt_out_out(view))
 
     return run_post(request, caller, idempotency_key, body, guard, work)
