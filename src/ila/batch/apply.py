@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from sqlalchemy import Table, insert, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from ila.access.audit import record_personal_data_access
 from ila.access.domain import Acting, Caller, ProviderKind, Scope
@@ -31,7 +30,7 @@ from ila.batch.xmlfile import (
 )
 from ila.bootstrap import Container
 from ila.db.base import utcnow
-from ila.db.uow import UnitOfWork
+from ila.db.uow import SavepointUnitOfWork, UnitOfWork
 from ila.db.versioning import Operation
 from ila.employment.models import Employment
 from ila.errors import DomainError, DuplicateRecord, NotFound, ValidationError
@@ -98,36 +97,6 @@ def rejected(record: Record, error: DomainError) -> Outcome:
     )
 
 
-class NestedUnitOfWork(UnitOfWork):
-    """A unit of work inside the chunk's transaction, for the one-record use cases: entering
-    opens a savepoint, ``commit`` releases it, leaving without committing rolls it back."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self._savepoint: SessionTransaction | None = None
-
-    def __enter__(self) -> Self:
-        self._savepoint = self.session.begin_nested()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._savepoint is not None and self._savepoint.is_active:
-            self._savepoint.rollback()
-
-    def commit(self) -> None:
-        if self._savepoint is not None:
-            self._savepoint.commit()
-
-    def rollback(self) -> None:
-        if self._savepoint is not None:
-            self._savepoint.rollback()
-
-
 @dataclass(frozen=True)
 class ChunkContainer(Container):
     """The container the use cases taking a container see inside a chunk: its unit of work
@@ -137,7 +106,7 @@ class ChunkContainer(Container):
 
     def uow(self) -> UnitOfWork:
         assert self.chunk_session is not None  # noqa: S101 - set by the applier
-        return NestedUnitOfWork(self.chunk_session)
+        return SavepointUnitOfWork(self.chunk_session)
 
 
 @dataclass
@@ -384,7 +353,7 @@ class _Chunk:
             # recorded before through another channel: the one-record use case decides
             # (same content: unchanged; other content: refused)
             recorded = record_training(
-                NestedUnitOfWork(self.s),
+                SavepointUnitOfWork(self.s),
                 actor=self.a.actor,
                 source=source,
                 sender=self.sender,
@@ -504,7 +473,7 @@ class _Chunk:
     def _change(self, record: Record, c: TrainingRectify | TrainingCancel) -> Outcome:
         acting = self.a.employer_side(self.s, c.employer)
         training_id = self._target(c.target, acting.employer_id)
-        uow = NestedUnitOfWork(self.s)
+        uow = SavepointUnitOfWork(self.s)
         if isinstance(c, TrainingRectify):
             done = rectify_training(
                 uow,

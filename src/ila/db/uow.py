@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -79,3 +79,35 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self.session.rollback()
+
+
+class SavepointUnitOfWork(UnitOfWork):
+    """A unit of work inside a transaction that is already open (a demo load, a batch chunk):
+    entering opens a savepoint of the shared session, ``commit`` releases it, leaving without
+    committing rolls it back (the same contract as :class:`UnitOfWork`)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._savepoint: SessionTransaction | None = None
+
+    def __enter__(self) -> Self:
+        self._savepoint = self.session.begin_nested()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._savepoint is not None and self._savepoint.is_active:
+            self._savepoint.rollback()
+        self._savepoint = None
+
+    def commit(self) -> None:
+        if self._savepoint is not None:
+            self._savepoint.commit()
+
+    def rollback(self) -> None:
+        if self._savepoint is not None:
+            self._savepoint.rollback()

@@ -32,14 +32,11 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from types import TracebackType
-from typing import Self
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, SessionTransaction
 
 from ila.bootstrap import Container
-from ila.db.uow import UnitOfWork
+from ila.db.uow import SavepointUnitOfWork, UnitOfWork
 from ila.demo.names import (
     BAKERY,
     BRUSSELS_TRAINING,
@@ -346,37 +343,6 @@ def declared_fte(plan: Plan, spec: EmployerSpec, year: int, quarter: int) -> Dec
     )
 
 
-class _SavepointUnitOfWork(UnitOfWork):
-    """Each ``with`` block is a savepoint of one shared session: the same rollback-unless-
-    committed contract as :class:`UnitOfWork`, inside one transaction for the whole load."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self._savepoint: SessionTransaction | None = None
-
-    def __enter__(self) -> Self:
-        self._savepoint = self.session.begin_nested()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._savepoint is not None and self._savepoint.is_active:
-            self._savepoint.rollback()
-        self._savepoint = None
-
-    def commit(self) -> None:
-        if self._savepoint is not None:
-            self._savepoint.commit()
-
-    def rollback(self) -> None:
-        if self._savepoint is not None:
-            self._savepoint.rollback()
-
-
 def _add_training(uow: UnitOfWork, plan: Plan, training: TrainingPlan, record_id: str) -> None:
     """Record one training through the trainings service (version 1, recorded by "demo")."""
     record_training(
@@ -407,7 +373,7 @@ def load_demo(container: Container, *, seed: int = 2024) -> DemoReport:
         ):
             return DemoReport(0, 0, 0, 0, 0, already_loaded=True)
         plan = build_plan(seed)
-        uow = _SavepointUnitOfWork(session)
+        uow = SavepointUnitOfWork(session)
         for spec in EMPLOYERS:
             register_employer(
                 uow,
