@@ -22,4 +22,5 @@ ELSEWHERE: dict[tuple[str, str], str] = {
     ("GET", "/institutions/{en}/directory"): _EXCHANGE,
     ("POST", "/institutions/{en}/directory"): _EXCHANGE,
     ("POST", "/institutions/{en}/directory/{entry_id}/unregister"): _EXCHANGE,
+    ("POST", "/institutions/{en}/flows/fpie"): "tests/api/test_flows_api.py",
 }

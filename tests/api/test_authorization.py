@@ -294,19 +294,6 @@ CASES: dict[tuple[str, str], Case] = {
         providers=True,
         prepare=_fresh_provider_training,
     ),
-    ("POST", "/institutions/{en}/flows/fpie"): Case(  # the caller's own institution only
-        Scope.INSTITUTION_FPIE_COMPUTE,
-        lambda w, en: f"/institutions/{en}/flows/fpie",
-        lambda w: {
-            "national_number": w.worker_a,
-            "first_month": "2026-01",
-            "last_month": "2026-02",
-            "gross_monthly_salary": "2000.00",
-        },
-        200,
-        providers=False,
-        headers={"ILA-Legal-Context": "csi-22-086-fpie", "ILA-Role": "fpie_pedagogical_adviser"},
-    ),
 }
 
 

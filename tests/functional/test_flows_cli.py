@@ -45,6 +45,11 @@ def _count(container: Container, model: type) -> int:
         return int(uow.session.scalar(select(func.count()).select_from(model)) or 0)
 
 
+def _events(container: Container) -> list[AuditEvent]:
+    with container.uow() as uow:
+        return list(uow.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+
+
 def test_import_employment_is_idempotent(db_url: str, app_container: Container) -> None:
     assert _run("db", "upgrade")[0] == 0
     code, _out, err = _run("sources", "import-employment")
@@ -67,6 +72,16 @@ def test_import_employment_is_idempotent(db_url: str, app_container: Container) 
 def test_fpie_table_json_and_refusal(db_url: str, app_container: Container) -> None:
     assert _run("db", "upgrade")[0] == 0
     niss = builders.fake_niss(1)
+    code, _out, err = _run("flows", "fpie", niss, *FPIE)
+    assert code == 2  # the authorisations are not loaded yet
+    assert "unknown_legal_context" in err
+    assert _run("authorisations", "load")[0] == 0
+    code, _out, err = _run("flows", "fpie", niss, *FPIE)
+    assert code == 2  # Bruxelles Formation holds no dossier for this trainee
+    assert "no_directory_entry" in err
+    register = ("directory", "register", niss, "--institution", "0999200463")
+    code, _out, err = _run(*register, "--capacity", "fpie_candidate", "--from", "2026-01-01")
+    assert code == 0, err
     code, out, err = _run("flows", "fpie", niss, *FPIE)
     assert code == 0, err
     assert "326.75" not in out  # 2400 × 13.07 % = 313.68
@@ -76,7 +91,10 @@ def test_fpie_table_json_and_refusal(db_url: str, app_container: Container) -> N
     data = json.loads(out)
     assert [m["onss"] for m in data["result"]["months"]] == ["313.68"] * 3
     assert _count(app_container, FpieComputation) == 2
-    assert _count(app_container, AuditEvent) == 2
+    computed = [
+        e for e in _events(app_container) if (e.action, e.resource) == ("compute", "fpie_allowance")
+    ]
+    assert len(computed) == 2
     refused = [*FPIE[:-3], "guidance_counsellor", *FPIE[-2:]]
     code, _out, err = _run("flows", "fpie", niss, *refused)
     assert code == 2

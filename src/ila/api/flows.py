@@ -4,8 +4,10 @@ pedagogical advisers (deliberation 22/086).
 Like every institution call (``ila.api.exchange``), the path names the institution — the
 caller's own organisation, any other is *not found* — and the call carries
 ``ILA-Legal-Context`` (the authorisation id) and ``ILA-Role`` (the role of the institution's
-user). The role and the legal context are checked before ONEM is asked; a refusal is 403 with
-its own code and is logged in its own transaction. The computation, its inputs and the audit
+user). The exchange's full check (``ila.exchange.service.fpie_authorisation``: legal context,
+purpose, party, validity, role, and a person-directory entry ``fpie_candidate`` covering the
+trainee) runs before ONEM is asked; a refusal is 403 with its own code and is logged in its own
+transaction. The computation, its inputs and the audit
 entry are written in the request's transaction. The person-facing career-break route comes
 with the web login (the service is ``ila.flows.service.career_break_possibilities``)."""
 
@@ -25,7 +27,7 @@ from ila.api.security import container_of, current_caller
 from ila.api.transaction import request_transaction
 from ila.errors import Forbidden, NotFound
 from ila.exchange.domain import Operation
-from ila.exchange.service import record_refusal
+from ila.exchange.service import fpie_authorisation, record_refusal
 from ila.flows.fpie import FpieRequest
 from ila.flows.rules import fpie_rules
 from ila.flows.service import audit_fpie, compute_fpie
@@ -160,9 +162,12 @@ def post_fpie(
     contract, from ONEM's data (amounts paid or approved; for months not paid yet, the
     situation: a right projects the allowances, a part-time unemployed counts the theoretical
     half-allowances of their regime, a sanction, an exclusion, the end of insertion
-    allowances or a person ONEM does not know count none). Only the role
-    `fpie_pedagogical_adviser` under the legal context `csi-22-086-fpie` (else 403
-    `role_not_allowed` / `legal_context_refused`, logged)."""
+    allowances or a person ONEM does not know count none). Only Bruxelles Formation, in the
+    role `fpie_pedagogical_adviser`, under the legal context `csi-22-086-fpie` while it is in
+    force, for a trainee its person directory holds as `fpie_candidate` on the day of the call;
+    else 403 with the refusal's code (`role_not_allowed`, `legal_context_required`,
+    `unknown_legal_context`, `purpose_not_authorised`, `party_not_authorised`,
+    `authorisation_expired`, `no_directory_entry`), logged."""
     institution = EnterpriseNumber.parse(en, field="en").value
     if institution != caller.organisation:
         raise NotFound("institution not found", field="en")
@@ -186,6 +191,7 @@ def post_fpie(
                 legal_context=legal_context or "",
                 request_id=request_id,
                 organisation=institution,
+                authorise=fpie_authorisation,
             )
             audit_fpie(
                 tx.session,

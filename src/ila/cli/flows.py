@@ -178,6 +178,7 @@ def _fpie_transaction(
 ) -> FpieOutcome:
     """Compute, store and audit in one transaction, as the API does."""
     from ila.api.transaction import request_transaction
+    from ila.exchange.service import fpie_authorisation
     from ila.flows.service import audit_fpie, compute_fpie
     from ila.sources.registry import simulated_sources
 
@@ -190,6 +191,7 @@ def _fpie_transaction(
             legal_context=legal_context,
             request_id=request_id,
             organisation=caller.organisation,
+            authorise=fpie_authorisation,
             onem=simulated_sources(seed).unemployment,
         )
         audit_fpie(
