@@ -5,6 +5,7 @@ from 1 January 2027 to records taken over from the FLA register only."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -26,10 +27,20 @@ from ila.audit.retention_rules import FLA_SOURCE
 from ila.bootstrap import Container
 from ila.db.base import Base
 from ila.errors import UnknownRetentionRule
+from ila.exchange.domain import Retention
+from ila.exchange.retention import (
+    CATEGORIES,
+    UnknownRetentionCategory,
+    period_of,
+    register_retention,
+    shipped_authorisations,
+)
 from ila.flows.models import FpieComputation
+from ila.flows.rules import fpie_rules
 from ila.trainings.domain import DurationUnit, Nature, Source, Status, TrainingData
 from ila.trainings.models import Training, TrainingVersion
 from ila.trainings.service import record_training
+from ila.web.models import Contest
 from tests import builders
 
 AT = datetime(2026, 6, 15, 12, tzinfo=UTC)
@@ -90,6 +101,7 @@ def test_the_shipped_rules_are_registered() -> None:
         "access.assertion_jtis",
         "access.tokens",
         "api.idempotency_keys",
+        "exchange.regional_trainings",
         "fla.register",
         "flows.fpie_computations",
     ]
@@ -107,6 +119,7 @@ def test_dry_run_then_run_destroys_what_is_due_with_proof(container: Container) 
         "api.idempotency_keys": (2, True),
         "access.tokens": (1, True),
         "access.assertion_jtis": (1, True),
+        "exchange.regional_trainings": (0, True),
         "fla.register": (0, False),
         "flows.fpie_computations": (0, True),
     }
@@ -138,7 +151,7 @@ def test_dry_run_then_run_destroys_what_is_due_with_proof(container: Container) 
     assert keys.details["window"]["before"] == (AT - timedelta(days=30)).isoformat()
     assert keys.details["digest"] == real.outcomes[2].digest
     assert keys.legal_context is not None
-    assert [o.proof_seq for o in real.outcomes] == [1, 2, 3, None, None]
+    assert [o.proof_seq for o in real.outcomes] == [1, 2, 3, None, None, None]
 
     again = run_retention(container, registry, at=AT)
     assert again.destroyed == 0
@@ -201,6 +214,75 @@ def test_the_fla_rule_from_1_january_2027(container: Container) -> None:
     assert proof.details["rule"] == "fla.register"
     assert proof.details["count"] == 1
     assert "14 January 2026" in (proof.legal_context or "")
+
+
+def test_regional_trainings_are_kept_as_long_as_their_authorisation_says(
+    container: Container,
+) -> None:
+    """``ila-regional-trainings`` keeps ``training_records`` P10Y: on 15 June 2026 (Brussels)
+    a regional record made before 15 June 2016 00:00 is destroyed with its versions and
+    contests; one made at that midnight is kept, and so is an employer's record of any age."""
+    en = builders.employer(container)
+    niss = builders.person(container, 1)
+    builders.employ(container, niss, en, start=date(2015, 1, 1))
+    due = _training(container, niss, en, "regional, recorded 14 June 2016 23:59 Brussels")
+    kept = _training(container, niss, en, "regional, recorded 15 June 2016 00:00 Brussels")
+    employer_record = _training(container, niss, en, "employer's, as old")
+    recorded = {
+        due: datetime(2016, 6, 14, 21, 59, tzinfo=UTC),
+        kept: datetime(2016, 6, 14, 22, 0, tzinfo=UTC),
+        employer_record: datetime(2010, 1, 1, tzinfo=UTC),
+    }
+    with container.uow() as uow:
+        s = uow.session
+        for training_id, at in recorded.items():
+            source = Source.EMPLOYER if training_id == employer_record else Source.REGION
+            s.execute(
+                update(Training)
+                .where(Training.id == training_id)
+                .values(source=source.value, created_at=at)
+            )
+        s.add(Contest(training_id=due, national_number=niss, reason="not me", opened_at=AT))
+        uow.commit()
+    registry = default_registry()
+    (rule,) = [r for r in registry.rules() if r.name == "exchange.regional_trainings"]
+    assert "ila-regional-trainings" in rule.legal_source
+    dry = run_retention(container, registry, at=AT, dry_run=True, only=[rule.name])
+    assert _by_rule(dry) == {rule.name: (1, True)}
+    report = run_retention(container, registry, at=AT, only=[rule.name])
+    assert _by_rule(report) == {rule.name: (1, True)}
+    assert report.outcomes[0].digest == dry.outcomes[0].digest
+    with container.uow() as uow:
+        s = uow.session
+        assert set(s.scalars(select(Training.id))) == {kept, employer_record}
+        assert set(s.scalars(select(TrainingVersion.training_id))) == {kept, employer_record}
+        assert list(s.scalars(select(Contest))) == []
+        (proof,) = s.scalars(select(AuditEvent))
+        assert verify_chain(uow.session).intact
+    assert (proof.details["rule"], proof.details["count"]) == (rule.name, 1)
+    assert proof.details["window"]["keep"] == "P10Y after they were recorded"
+    assert proof.details["window"]["before"] == "2016-06-15T00:00:00+02:00"
+
+
+def test_every_retention_category_of_the_authorisations_is_honoured() -> None:
+    """A category the platform does not know fails the registry; FPIE's period in the
+    authorisation is the one the flow stores (``retain_until``)."""
+    shipped = shipped_authorisations()
+    named = {c for a in shipped for c in a.retention}
+    assert named == set(CATEGORIES)
+    assert str(period_of("fpie_calculation")) == f"P{fpie_rules().retention_years}Y"
+    assert period_of("career_break_possibilities").never_stored
+    unknown = replace(shipped[0], retention={"biometrics": Retention.parse("P1Y")})
+    with pytest.raises(UnknownRetentionCategory, match="biometrics"):
+        register_retention(RetentionRegistry(), (unknown,))
+
+
+def test_calendar_periods() -> None:
+    assert Retention.parse("P10Y").earliest_kept(date(2026, 6, 15)) == date(2016, 6, 15)
+    assert Retention.parse("P10Y").earliest_kept(date(2028, 2, 29)) == date(2018, 2, 28)
+    assert Retention.parse("P1M").earliest_kept(date(2026, 3, 31)) == date(2026, 2, 28)
+    assert Retention.parse("P1Y2M3D").earliest_kept(date(2026, 1, 10)) == date(2024, 11, 7)
+    assert Retention.parse("P0D").earliest_kept(date(2026, 1, 10)) == date(2026, 1, 10)
 
 
 def test_an_unknown_rule_is_refused(container: Container) -> None:

@@ -33,9 +33,13 @@ from ila.errors import UnknownRetentionRule
 if TYPE_CHECKING:
     from ila.bootstrap import Container
 
-PROVIDERS: tuple[str, ...] = ("ila.audit.retention_rules", "ila.flows.retention")
-"""Modules defining ``register_retention(registry)``; a feature adds its module here (e.g. the
-FPIE results, 10 years, and the exchange data, per their authorisations)."""
+PROVIDERS: tuple[str, ...] = (
+    "ila.audit.retention_rules",
+    "ila.flows.retention",
+    "ila.exchange.retention",
+)
+"""Modules defining ``register_retention(registry)``; a feature adds its module here (the FPIE
+results, 10 years; the exchange data, per the retention of their authorisations)."""
 
 CHUNK = 500
 
@@ -62,9 +66,14 @@ class RetentionRule:
     where: Callable[[], ColumnElement[bool]] | None = None  # narrows the category
     not_before: datetime | None = None  # the rule applies only from this moment
     dependents: tuple[Dependent, ...] = ()
+    # a calendar period (years, months: ``P10Y`` of an authorisation) that ``keep`` can only
+    # approximate: the cutoff of a run at a given moment
+    calendar_cutoff: Callable[[datetime], datetime] | None = None
 
     def cutoff(self, at: datetime) -> datetime:
         """Rows whose ``time_column`` is before this moment are due at ``at``."""
+        if self.calendar_cutoff is not None:
+            return self.calendar_cutoff(at)
         return at - self.keep
 
 

@@ -15,6 +15,7 @@ from ila.access.tokens import LEEWAY
 from ila.api.models import IdempotencyKey
 from ila.audit.retention import Dependent, RetentionRegistry, RetentionRule
 from ila.trainings.models import Training, TrainingVersion
+from ila.web.models import Contest
 
 STORAGE_LIMITATION = "GDPR art. 5.1.e (storage limitation)"
 FLA_SOURCE = "fla"
@@ -81,6 +82,9 @@ def register_retention(registry: RetentionRegistry) -> None:
             identifying=("sender", "sender_record_id"),
             where=_fla_only,
             not_before=FLA_END,
-            dependents=(Dependent(TrainingVersion, "training_id"),),
+            dependents=(
+                Dependent(Contest, "training_id"),
+                Dependent(TrainingVersion, "training_id"),
+            ),
         )
     )

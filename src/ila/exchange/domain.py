@@ -110,6 +110,14 @@ class Retention:
         day = min(start.day, _month_length(year, month))
         return date.fromordinal(date(year, month, day).toordinal() + self.days)
 
+    def earliest_kept(self, day: date) -> date:
+        """The first day whose data must still be kept on ``day``: data dated before it is due
+        (``day`` minus the period, calendar-wise; month ends clip as in :meth:`until`)."""
+        month_index = day.month - 1 - self.months - 12 * self.years
+        year, month = day.year + month_index // 12, month_index % 12 + 1
+        start = date(year, month, min(day.day, _month_length(year, month)))
+        return date.fromordinal(start.toordinal() - self.days)
+
     def __str__(self) -> str:
         if self.never_stored:
             return "P0D"
