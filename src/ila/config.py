@@ -79,6 +79,15 @@ class Settings(BaseSettings):
         description="Assurance levels the platform accepts in the ID token's acr claim.",
     )
     oidc_national_number_claim: str = "egovNRN"
+    # --- a person's own API access (ADR 0018): JWT access tokens of the OIDC issuer ---
+    api_resource: str | None = Field(
+        default=None,
+        description="This API's resource identifier (RFC 8707), the `aud` a person's access "
+        "token must name; none: ILA_PUBLIC_URL + /api/v1.",
+    )
+    api_person_token_leeway_seconds: int = Field(
+        default=30, ge=0, le=300, description="Clock skew tolerated on a person token's exp/nbf."
+    )
     web_session_max_age: int = Field(default=8 * 3600, ge=300, le=7 * 24 * 3600)
 
     # --- audit chain, retention, webhooks (issue 6) ---
@@ -91,6 +100,11 @@ class Settings(BaseSettings):
         default=1000,
         ge=1,
         description="`ila audit checkpoint --if-due` signs after this many new entries.",
+    )
+    scheduler_embedded: bool = Field(
+        default=True,
+        description="`ila serve` runs the scheduled jobs (webhooks, audit checkpoints, "
+        "retention) in a background thread; several servers may, the jobs are claimed.",
     )
     webhook_resolver: str | None = Field(
         default="ila.exchange.directory:subscribers_for",
@@ -107,6 +121,10 @@ class Settings(BaseSettings):
     @property
     def token_endpoint(self) -> str:
         return f"{self.public_url.rstrip('/')}/api/v1/oauth/token"
+
+    @property
+    def api_resource_id(self) -> str:
+        return self.api_resource or f"{self.public_url.rstrip('/')}/api/v1"
 
     @property
     def is_sqlite(self) -> bool:

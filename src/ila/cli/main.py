@@ -22,6 +22,7 @@ from ila.cli.batch import batch_app
 from ila.cli.common import err, fail, open_container, out, parse_as_of
 from ila.cli.exchange import authorisations_app, directory_app
 from ila.cli.flows import flows_app, sources_app
+from ila.cli.jobs import jobs_app
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="ila — Individual Learning Account platform."
@@ -44,6 +45,7 @@ app.add_typer(authorisations_app, name="authorisations")
 app.add_typer(directory_app, name="directory")
 app.add_typer(sources_app, name="sources")
 app.add_typer(flows_app, name="flows")
+app.add_typer(jobs_app, name="jobs")
 
 
 @db_app.command("upgrade")
@@ -63,6 +65,7 @@ def demo_load(seed: Annotated[int, typer.Option(help="Random seed.")] = 2024) ->
     from ila.demo.generator import load_demo
     from ila.exchange.demo import load_exchange_demo
     from ila.sources.registry import seed_demo_sources
+    from ila.web.provider import load_demo_mandates
 
     with open_container() as c:
         report = load_demo(c, seed=seed)
@@ -82,12 +85,13 @@ def demo_load(seed: Annotated[int, typer.Option(help="Random seed.")] = 2024) ->
             fpie_candidate=DEMO_WORKER_NISS,
         )
         sources = seed_demo_sources(c, seed)
+        mandates = load_demo_mandates(c)  # the demo service provider persona's mandates
         out.print(
             f"exchange demo: {exchange.authorisations} authorisations loaded or changed, "
             f"{exchange.entries} directory entries, {exchange.trainings} regional trainings; "
             f"employment declarations of {sources.employers} employers imported "
             f"({sources.created} new, {sources.updated} changed, {sources.unchanged} unchanged "
-            "employments)"
+            f"employments); {mandates} mandates granted to the demo service provider"
         )
 
 
@@ -307,4 +311,15 @@ def serve(
         out.print(
             f"ila is running at [bold]http://{bind_host}:{bind_port}/[/bold] (Ctrl+C to stop)"
         )
-        uvicorn.run(create_app(c), host=bind_host, port=bind_port, log_level="warning")
+        scheduler = None
+        if c.settings.scheduler_embedded:
+            from ila.jobs.schedule import start_embedded
+
+            scheduler = start_embedded(c)
+        try:
+            uvicorn.run(create_app(c), host=bind_host, port=bind_port, log_level="warning")
+        finally:
+            if scheduler is not None:
+                thread, stop = scheduler
+                stop.set()
+                thread.join(timeout=30)

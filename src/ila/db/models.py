@@ -11,6 +11,7 @@ from ila.exchange.outbox import OutboxEvent
 from ila.exchange.webhooks import WebhookDelivery, WebhookSubscription
 from ila.flows.models import FpieComputation
 from ila.identity.models import Employer, Person
+from ila.jobs.models import ScheduledJob
 from ila.rights.models import RightOptOut, RightVerification, RightVersion
 from ila.sources.models import SourceEmployment
 from ila.trainings.models import Training, TrainingVersion
@@ -41,6 +42,7 @@ __all__ = [
     "RightOptOut",
     "RightVerification",
     "RightVersion",
+    "ScheduledJob",
     "SenderRecord",
     "SourceEmployment",
     "Suspension",
