@@ -15,6 +15,10 @@ computed with ``compute_year``, and trainings for the workers read. wrk comes fr
 (installed with apt-get when missing). Figures go to ``docs/benchmarks.md`` between markers.
 
     .venv/bin/python bench/api_load.py [--workers 20000] [--duration 20] [--connections 64]
+
+``--reuse-data`` keeps the database of an earlier run and ``--only account,io`` measures a
+subset (both print without writing the docs); ``bench/api_profile.py`` gives the steadier
+per-request figures (CPU time, SQL statements, cProfile).
 """
 
 from __future__ import annotations
@@ -44,8 +48,9 @@ from sqlalchemy import create_engine, func, select
 import datagen
 from ila.access.service import add_client
 from ila.access.tokens import JWT_BEARER
-from ila.bootstrap import bootstrap
+from ila.bootstrap import Container, bootstrap
 from ila.config import Environment, Settings
+from ila.db.uow import POOL_OVERFLOW, POOL_SIZE
 from ila.employment.models import Employment
 from ila.identity.models import Employer, Person
 from ila.rights.service import compute_year
@@ -145,29 +150,7 @@ def prepare_data(args: argparse.Namespace, settings: Settings) -> tuple[str, lis
     try:
         report = compute_year(container, YEAR)
         print(f"rights {YEAR}: {report.worker_years:,} in {report.seconds:.1f} s", file=sys.stderr)
-        with container.uow() as uow:
-            s = uow.session
-            employer_id, en = s.execute(
-                select(Employer.id, Employer.enterprise_number)
-                .join(Employment, Employment.employer_id == Employer.id)
-                .group_by(Employer.id)
-                .order_by(func.count().desc())
-                .limit(1)
-            ).one()
-            workers = sorted(
-                set(
-                    s.scalars(
-                        select(Person.national_number)
-                        .join(Employment, Employment.person_id == Person.id)
-                        .where(
-                            Employment.employer_id == employer_id,
-                            Employment.start_date <= dt.date(YEAR, 12, 31),
-                            (Employment.end_date.is_(None))
-                            | (Employment.end_date >= dt.date(YEAR, 1, 1)),
-                        )
-                    )
-                )
-            )
+        en, workers = largest_employer(container)
         rng = random.Random(args.seed)
         for niss in rng.sample(workers, min(len(workers), args.trained)):
             for n in range(2):
@@ -195,7 +178,36 @@ def prepare_data(args: argparse.Namespace, settings: Settings) -> tuple[str, lis
     return en, workers
 
 
-def token(base: str, settings: Settings, en: str) -> str:
+def largest_employer(container: Container) -> tuple[str, list[str]]:
+    """The employer with the most employments and its workers of the year."""
+    with container.uow() as uow:
+        s = uow.session
+        employer_id, en = s.execute(
+            select(Employer.id, Employer.enterprise_number)
+            .join(Employment, Employment.employer_id == Employer.id)
+            .group_by(Employer.id)
+            .order_by(func.count().desc())
+            .limit(1)
+        ).one()
+        workers = sorted(
+            set(
+                s.scalars(
+                    select(Person.national_number)
+                    .join(Employment, Employment.person_id == Person.id)
+                    .where(
+                        Employment.employer_id == employer_id,
+                        Employment.start_date <= dt.date(YEAR, 12, 31),
+                        (Employment.end_date.is_(None))
+                        | (Employment.end_date >= dt.date(YEAR, 1, 1)),
+                    )
+                )
+            )
+        )
+    return str(en), workers
+
+
+def token_form(settings: Settings, en: str) -> dict[str, str]:
+    """Register a client of ``en`` and return the token request form with its assertion."""
     key = ECKey.generate_key("P-256")
     container = bootstrap(settings)
     try:
@@ -223,16 +235,16 @@ def token(base: str, settings: Settings, en: str) -> str:
         key,
         algorithms=["ES256"],
     )
-    answer = httpx.post(
-        f"{base}/api/v1/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_assertion_type": JWT_BEARER,
-            "client_assertion": assertion,
-            "scope": SCOPES,
-        },
-        timeout=30,
-    )
+    return {
+        "grant_type": "client_credentials",
+        "client_assertion_type": JWT_BEARER,
+        "client_assertion": assertion,
+        "scope": SCOPES,
+    }
+
+
+def token(base: str, settings: Settings, en: str) -> str:
+    answer = httpx.post(f"{base}/api/v1/oauth/token", data=token_form(settings, en), timeout=30)
     answer.raise_for_status()
     return str(answer.json()["access_token"])
 
@@ -271,6 +283,15 @@ def start_server(port: int, env: dict[str, str], processes: int) -> subprocess.P
     raise SystemExit("the server did not start")
 
 
+def short_revision(revision: str) -> str:
+    """The commit, and how many files differ from it rather than their list."""
+    commit, _, changes = revision.partition(" (uncommitted changes in ")
+    if not changes:
+        return revision
+    files = changes.rstrip(")").split(", ")
+    return f"{commit} (and uncommitted changes in {len(files)} files)"
+
+
 def markdown(measures: list[Measure], args: argparse.Namespace, machine: dict[str, str]) -> str:
     by = {m.label: m for m in measures}
     io_floor = by["I/O floor"].requests_per_s
@@ -282,7 +303,8 @@ def markdown(measures: list[Measure], args: argparse.Namespace, machine: dict[st
         "machine.",
         "",
         f"Setup: uvicorn with {args.server_workers} worker processes (httptools, uvloop; 40 "
-        f"threads each for the synchronous routes), wrk with {args.threads} threads keeping "
+        f"threads each for the synchronous routes, a pool of {POOL_SIZE} + {POOL_OVERFLOW} "
+        f"database connections), wrk with {args.threads} threads keeping "
         f"{args.connections} "
         f"connections over loopback, {args.warmup} s warm-up then {args.duration} s measured per "
         f"line; data from `bench/datagen.py` ({args.workers:,} worker-years, rights of {YEAR} "
@@ -321,7 +343,7 @@ def write_docs(block: str) -> None:
     DOCS.write_text(pattern.sub(lambda _: f"{MARK_BEGIN}\n{block}\n{MARK_END}", content))
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workers", type=int, default=20_000, help="worker-years of data")
     parser.add_argument("--trained", type=int, default=500, help="workers given 2 trainings")
@@ -332,7 +354,21 @@ def main() -> None:
     parser.add_argument("--server-workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=20250101)
     parser.add_argument("--no-docs", action="store_true", help="print, do not write the docs")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--reuse-data",
+        action="store_true",
+        help="keep the database of an earlier run (no data generation; implies --no-docs)",
+    )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated subset of: constant,io,account,post (implies --no-docs)",
+    )
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     wrk = ensure_wrk()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -345,7 +381,16 @@ def main() -> None:
     }
     os.environ.update(env)
     settings = Settings()
-    en, workers = prepare_data(args, settings)
+    if args.reuse_data or args.only:
+        args.no_docs = True
+    if args.reuse_data:
+        container = bootstrap(settings)
+        try:
+            en, workers = largest_employer(container)
+        finally:
+            container.close()
+    else:
+        en, workers = prepare_data(args, settings)
     args.pool = len(workers)
     with tempfile.TemporaryDirectory() as tmp:
         accounts = Path(tmp) / "accounts.txt"
@@ -361,40 +406,38 @@ def main() -> None:
         server = start_server(port, env, args.server_workers)
         try:
             bearer = token(base, settings, en)
-            measures = [
-                run_wrk(
-                    wrk,
+            lines = {
+                "constant": (
                     "framework floor (constant JSON)",
-                    base,
                     "paths.lua",
                     {"ILA_PATHS": str(constant)},
-                    args,
                 ),
-                run_wrk(wrk, "I/O floor", base, "paths.lua", {"ILA_PATHS": str(people)}, args),
-                run_wrk(
-                    wrk,
+                "io": ("I/O floor", "paths.lua", {"ILA_PATHS": str(people)}),
+                "account": (
                     "account read",
-                    base,
                     "paths.lua",
                     {"ILA_PATHS": str(accounts), "ILA_TOKEN": bearer},
-                    args,
                 ),
-                run_wrk(
-                    wrk,
+                "post": (
                     "post one training",
-                    base,
                     "post_training.lua",
                     {"ILA_WORKERS": str(worker_file), "ILA_TOKEN": bearer, "ILA_EMPLOYER": en},
-                    args,
                 ),
+            }
+            chosen = [name.strip() for name in args.only.split(",") if name.strip()] or list(lines)
+            measures = [
+                run_wrk(wrk, lines[name][0], base, lines[name][1], lines[name][2], args)
+                for name in chosen
             ]
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
+    if args.only:
+        return
     results = measures
     engine = create_engine(pg_url(DATABASE))
     machine = machine_info(engine)
-    machine["revision"] = git_revision()
+    machine["revision"] = short_revision(git_revision())
     engine.dispose()
     block = markdown(results, args, machine)
     print(block)

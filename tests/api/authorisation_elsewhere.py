@@ -22,5 +22,8 @@ ELSEWHERE: dict[tuple[str, str], str] = {
     ("GET", "/institutions/{en}/directory"): _EXCHANGE,
     ("POST", "/institutions/{en}/directory"): _EXCHANGE,
     ("POST", "/institutions/{en}/directory/{entry_id}/unregister"): _EXCHANGE,
+    # a person's own data, with the person's access token from the OpenID provider (ADR 0018)
+    ("GET", "/me/account"): "tests/api/test_person_api.py",
+    ("GET", "/me/consultations"): "tests/api/test_person_api.py",
     ("POST", "/institutions/{en}/flows/fpie"): "tests/api/test_flows_api.py",
 }

@@ -1,6 +1,7 @@
 """Browser tests: Debian's Chromium driven by Playwright for Python, against the app served by
 uvicorn on loopback (SQLite and PostgreSQL, the synthetic demo dataset loaded once per backend),
-and a real OpenID provider (the npm package ``oidc-provider``, tests/oidc/provider.mjs).
+and a real OpenID provider (the npm package ``oidc-provider``, tests/oidc/provider.mjs, started
+by tests/oidc_fixture.py).
 
 ``scripts/test`` installs Chromium with apt-get and the provider with ``npm ci`` when missing;
 with ``CI=true`` a missing one fails the run instead of skipping."""
@@ -9,9 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -27,29 +25,22 @@ from sqlalchemy.engine import make_url
 from ila.bootstrap import Container, bootstrap
 from ila.config import Environment, Settings
 from ila.db.migrate import upgrade
+from ila.demo import DEMO_MULTI_EMPLOYER_NISS, DEMO_REHIRED_NISS, DEMO_WORKER_NISS
 from ila.demo.generator import load_demo
+from ila.exchange.demo import load_exchange_demo
 from ila.rights.service import compute_year
 from ila.web.app import create_app
-from tests.conftest import BACKENDS, IN_CI, PG_URL, pg_engine_or_skip
+from ila.web.provider import load_demo_mandates
+from tests.conftest import BACKENDS, PG_URL, pg_engine_or_skip
+from tests.oidc_fixture import LEVEL_HIGH, OIDC_DIR, Provider, run_provider
+from tests.oidc_fixture import free_port as _free_port
+from tests.oidc_fixture import missing as _missing
 
 CHROMIUM = Path("/usr/bin/chromium")
-OIDC_DIR = Path(__file__).resolve().parents[1] / "oidc"
 CLIENT_ID = "ila-web-test"
 CLIENT_SECRET = "test-only-client-secret-not-a-real-one"
 BROWSER_DB = f"ila_browser_{os.getpid()}"
 AXE = OIDC_DIR / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def _missing(what: str) -> None:
-    if IN_CI:
-        pytest.fail(f"{what} is missing while CI=true (scripts/test installs it)")
-    pytest.skip(f"{what} is missing (run scripts/test to install it)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -59,45 +50,15 @@ def ports() -> dict[str, int]:
     return {"sqlite": _free_port(), "postgresql": _free_port()}
 
 
-@dataclass(frozen=True)
-class Provider:
-    issuer: str
-
-
 @pytest.fixture(scope="session")
 def oidc_provider(ports: dict[str, int]) -> Iterator[Provider]:
-    node = shutil.which("node")
-    if node is None or not (OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
-        _missing("node or the test OpenID provider (tests/oidc/node_modules)")
-    port = _free_port()
-    redirects = " ".join(f"http://127.0.0.1:{p}/auth/callback" for p in ports.values())
-    env = {
-        **os.environ,
-        "OIDC_PORT": str(port),
-        "OIDC_CLIENT_ID": CLIENT_ID,
-        "OIDC_CLIENT_SECRET": CLIENT_SECRET,
-        "OIDC_REDIRECT_URIS": redirects,
-        "OIDC_POST_LOGOUT_URI": f"http://127.0.0.1:{ports['sqlite']}/",
-    }
-    process = subprocess.Popen(  # noqa: S603 - a fixed script of this repository
-        [str(node), "provider.mjs"],
-        cwd=OIDC_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line.startswith("ready "):
-        process.kill()
-        pytest.fail(f"the OpenID provider did not start: {line!r}")
-    try:
-        yield Provider(line.split()[1])
-    finally:
-        process.terminate()
-        process.wait(10)
-        process.stdout.close()
+    with run_provider(
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        redirect_uris=[f"http://127.0.0.1:{p}/auth/callback" for p in ports.values()],
+        post_logout_uri=f"http://127.0.0.1:{ports['sqlite']}/",
+    ) as provider:
+        yield provider
 
 
 class Server:
@@ -154,8 +115,9 @@ def site(
     ports: dict[str, int],
     oidc_provider: Provider,
 ) -> Iterator[Site]:
-    """The demo dataset with its 2024–2026 rights, served on this backend's port with the
-    demo login and the OpenID login enabled."""
+    """The demo dataset as `ila demo load` gives it (persons, employers, trainings; the regions'
+    authorisations and directories; the provider persona's mandates) with its 2024–2026
+    rights, served on this backend's port with the demo login and the OpenID login enabled."""
     backend = str(request.param)
     url, admin = _database(backend, tmp_path_factory.mktemp(f"web-{backend}"))
     port = ports[backend]
@@ -170,6 +132,13 @@ def site(
     container = bootstrap(settings)
     upgrade(container.engine)
     load_demo(container)
+    load_exchange_demo(
+        container,
+        guided=DEMO_REHIRED_NISS,
+        trainee=DEMO_MULTI_EMPLOYER_NISS,
+        fpie_candidate=DEMO_WORKER_NISS,
+    )
+    load_demo_mandates(container)
     for year in (2024, 2025, 2026):
         compute_year(container, year)
     try:
@@ -221,9 +190,6 @@ def demo_login(page: Page, site: Site, persona_button: str) -> None:
     page.goto(f"{site.base}/login")
     page.get_by_role("button", name=persona_button).click()
     page.wait_for_load_state()
-
-
-LEVEL_HIGH = "urn:be:fedict:iam:fas:Level500"
 
 
 def oidc_login(

@@ -21,6 +21,7 @@ PERSON_PAGES = (
     "/account?year=2025",
     "/account/consultations",
     f"/account/explain?employer={DEMO_EMPLOYER_PC200}&year=2025",
+    "/account/career-break",
 )
 EMPLOYER_PAGES = (
     "/employer",
@@ -28,6 +29,14 @@ EMPLOYER_PAGES = (
     f"/employer/{DEMO_EMPLOYER_PC200}?year=2025",
     f"/employer/{DEMO_EMPLOYER_PC200}/trainings/new",
     f"/employer/{DEMO_EMPLOYER_PC200}/verify",
+    f"/employer/{DEMO_EMPLOYER_PC200}/rights?year=2025",
+    f"/employer/{DEMO_EMPLOYER_PC200}/trainings",
+    f"/employer/{DEMO_EMPLOYER_PC200}/batches",
+)
+OTHER_PAGES = (  # persona → its pages
+    ("Regional counsellor", ("/counsellor",)),
+    ("Service provider", ("/provider", f"/provider/{DEMO_EMPLOYER_PC200}")),
+    ("Operator", ("/operator/access",)),
 )
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -62,6 +71,15 @@ def _check_pages(page: Page, site: Site, language: str) -> None:
     for path in EMPLOYER_PAGES:
         page.goto(f"{site.base}{path}")
         found[path] = axe_violations(page)
+    for persona, paths in OTHER_PAGES:
+        page.context.clear_cookies()
+        choose_language(page, site, language)
+        demo_login(page, site, f"{t.gettext('Demo')}: {t.gettext(persona)}")
+        for path in paths:
+            response = page.goto(f"{site.base}{path}")
+            assert response is not None
+            assert response.ok, (persona, path)
+            found[path] = axe_violations(page)
     assert {path: v for path, v in found.items() if v} == {}
 
 
@@ -105,6 +123,13 @@ def test_screenshots_of_the_main_pages(page: Page, site: Site, tmp_path: Path) -
             "Demo: Employer HR",
             f"/employer/{DEMO_EMPLOYER_PC200}/trainings/new",
         ),
+        ("rights", "Demo: Employer HR", f"/employer/{DEMO_EMPLOYER_PC200}/rights?year=2025"),
+        ("trainings", "Demo: Employer HR", f"/employer/{DEMO_EMPLOYER_PC200}/trainings"),
+        ("batches", "Demo: Employer HR", f"/employer/{DEMO_EMPLOYER_PC200}/batches"),
+        ("career-break", "Demo: Worker", "/account/career-break"),
+        ("counsellor", "Demo: Regional counsellor", "/counsellor"),
+        ("provider", "Demo: Service provider", f"/provider/{DEMO_EMPLOYER_PC200}"),
+        ("operator", "Demo: Operator", "/operator/access"),
     ]
     choose_language(page, site, "en")
     for width, suffix in ((1280, "desktop"), (390, "phone")):

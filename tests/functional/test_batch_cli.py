@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from ila.batch.xmlfile import RESULT_XSD, schema
 from ila.bootstrap import Container
 from ila.cli.main import app
+from ila.db.uow import make_engine
 from tests import builders
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "xml" / "examples"
@@ -106,3 +108,45 @@ def test_watched_inbox(people: str, tmp_path: Path) -> None:
     assert len(list((folder / "received").iterdir())) == 1
     code, _, err = _run("batch", "watch", str(tmp_path / "missing"), "--once")
     assert (code, "not_a_directory" in err) == (2, True)
+
+
+def test_queue_on_postgresql(people: str, world: str, tmp_path: Path) -> None:
+    """procrastinate (ADR 0017): a batch whose job was lost is queued again by the next
+    worker's sweep; ``--max-batches`` stops a worker after that many, the rest stays queued."""
+    if not world.startswith("postgresql"):
+        pytest.skip("SQLite has no queue: batches run in-process")
+    example = (EXAMPLES / "submission-trainings.xml").read_text()
+    tickets = []
+    for n in (1, 2):
+        file = tmp_path / f"f{n}.xml"
+        file.write_text(
+            example.replace("2026-11-PAYROLL-0001", f"QUEUE-{n}")
+            .replace('recordId="', f'recordId="q{n}-')
+            .replace('target="', f'target="q{n}-'),
+            encoding="utf-8",
+        )
+        code, out, err = _run("batch", "submit", str(file), "--sender", people, "--json")
+        assert code == 0, err
+        tickets.append(json.loads(out)["ticket"])
+    engine = make_engine(world)
+    try:
+        with engine.begin() as conn:  # the first batch's job is lost
+            assert conn.scalar(text("SELECT count(*) FROM procrastinate_jobs")) == 2
+            conn.execute(
+                text(
+                    "DELETE FROM procrastinate_jobs"
+                    " WHERE args->>'batch_id' = (SELECT min(id)::text FROM batches)"
+                )
+            )
+        code, out, _ = _run("batch", "work", "--max-batches", "1")
+        assert code == 0
+        assert out.count("  done  6/6") == 1
+        code, out, _ = _run("batch", "work")
+        assert code == 0
+        assert out.count("  done  6/6") == 1
+        for ticket in tickets:
+            assert json.loads(_run("batch", "status", ticket, "--json")[1])["status"] == "done"
+        with engine.begin() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM procrastinate_jobs")) == 0
+    finally:
+        engine.dispose()

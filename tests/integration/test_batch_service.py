@@ -9,24 +9,34 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-from sqlalchemy import func, select
+from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.jobs import Job
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from ila.access.domain import Scope
 from ila.access.service import grant_mandate
 from ila.audit.models import AuditEvent
 from ila.batch.config import BatchSettings
+from ila.batch.jobs import TASK, Requeue, defer, make_app
 from ila.batch.result import write_result
 from ila.batch.service import (
     BATCH_SCOPES,
+    BatchBusy,
     BatchStatus,
     Sender,
+    claim,
     find_batch,
+    process,
+    release,
+    run_batch,
     status,
     submit,
     work,
 )
 from ila.batch.xmlfile import RESULT_XSD, schema
 from ila.bootstrap import Container
+from ila.db.base import utcnow
 from ila.errors import BatchNotFinished, BatchReferenceReused, InvalidEnterpriseNumber
 from ila.exchange.outbox import OutboxEvent
 from ila.rights.models import RightVersion
@@ -394,3 +404,107 @@ def _fields(data: object) -> dict[str, object]:
     from dataclasses import fields
 
     return {f.name: getattr(data, f.name) for f in fields(data)}  # type: ignore[arg-type]
+
+
+# --- the queue (ADR 0017) --------------------------------------------------------------------
+
+
+def queued_jobs(container: Container) -> list[tuple[str, str, dict[str, object], str]]:
+    """procrastinate's jobs (PostgreSQL): (task, status, args, queueing lock)."""
+    with container.uow() as uow:
+        rows = uow.session.execute(
+            text(
+                "SELECT task_name, status, args, queueing_lock FROM procrastinate_jobs ORDER BY id"
+            )
+        ).all()
+    return [(r[0], str(r[1]), r[2], r[3]) for r in rows]
+
+
+def test_submit_queues_one_job_in_its_transaction(
+    container: Container, settings: BatchSettings, world: tuple[str, str, str]
+) -> None:
+    """On PostgreSQL a batch and its procrastinate job are written in one transaction; a file
+    refused at once, or sent again, queues nothing; on SQLite there is no queue at all."""
+    en, _, _ = world
+    data = (EXAMPLES / "submission-trainings.xml").read_bytes()
+    if container.settings.is_sqlite:
+        send(container, settings, data, own(en))
+        with container.uow() as uow:
+            tables = inspect(uow.session.connection()).get_table_names()
+        assert not [t for t in tables if t.startswith("procrastinate")]
+        return
+    ticket = send(container, settings, data, own(en))
+    assert send(container, settings, data, own(en)) == ticket  # the earlier batch
+    send(container, settings, b"not xml", own(en))  # failed at once
+    with container.uow() as uow:
+        batch_id = find_batch(uow.session, ticket).id
+    assert queued_jobs(container) == [
+        ("ila.batch.process", "todo", {"batch_id": batch_id}, f"ila.batch:{batch_id}")
+    ]
+    with container.uow() as uow:  # deferred inside a transaction rolled back: no job
+        defer(uow.session, batch_id + 1000)
+        uow.rollback()
+    assert len(queued_jobs(container)) == 1
+    with container.uow() as uow, pytest.raises(AlreadyEnqueued):  # the queueing lock
+        defer(uow.session, batch_id)
+
+
+def test_the_job_claims_its_batch_once(
+    container: Container, settings: BatchSettings, world: tuple[str, str, str]
+) -> None:
+    """``run_batch`` (the job): a batch held by a live worker is busy (retried when its lease
+    runs out); a finished batch is left as it is."""
+    en, _, _ = world
+    ticket = send(
+        container, settings, (EXAMPLES / "submission-trainings.xml").read_bytes(), own(en)
+    )
+    with container.uow() as uow:
+        batch_id = find_batch(uow.session, ticket).id
+    assert claim(container, settings, "alive", batch_id) == batch_id
+    with pytest.raises(BatchBusy) as busy:
+        run_batch(container, settings, batch_id, "other")
+    assert 0.5 <= busy.value.wait <= settings.lease_seconds + 0.5
+    assert process(container, settings, batch_id, "alive") == BatchStatus.DONE
+    assert run_batch(container, settings, batch_id, "other") == BatchStatus.DONE
+    with container.uow() as uow:
+        batch = find_batch(uow.session, ticket)
+        assert (batch.worker, batch.attempts, batch.accepted) == ("alive", 1, 6)
+
+
+def test_a_failed_job_gives_its_batch_back(
+    container: Container, settings: BatchSettings, world: tuple[str, str, str]
+) -> None:
+    """A job failing on an unexpected error ends its lease at once (``release``), so the job
+    retried takes the batch without waiting; another worker's lease is not touched."""
+    en, _, _ = world
+    ticket = send(
+        container, settings, (EXAMPLES / "submission-trainings.xml").read_bytes(), own(en)
+    )
+    with container.uow() as uow:
+        batch_id = find_batch(uow.session, ticket).id
+    assert claim(container, settings, "first", batch_id) == batch_id
+    release(container, batch_id, "someone else")
+    assert claim(container, settings, "second", batch_id) is None
+    release(container, batch_id, "first")
+    assert claim(container, settings, "second", batch_id) == batch_id
+
+
+def test_retry_decisions() -> None:
+    """The job's retry strategy: a busy batch waits for the lease, a stopping worker gives the
+    job back now, database errors are retried five times with a growing wait, others fail."""
+    job = Job(id=1, queue="ila.batch", lock=None, queueing_lock=None, task_name=TASK, attempts=0)
+    retry = make_app().tasks[TASK].retry_strategy
+    assert retry is not None
+
+    def wait(exc: BaseException, attempts: int = 0) -> float | None:
+        decision = retry.get_retry_decision(exception=exc, job=job.evolve(attempts=attempts))
+        if decision is None:
+            return None
+        assert decision.retry_at is not None
+        return round((decision.retry_at - utcnow()).total_seconds())
+
+    assert wait(BatchBusy(1, 30)) == 30
+    assert wait(Requeue(1)) == 0
+    conflict = IntegrityError("INSERT", {}, Exception("duplicate key"))
+    assert [wait(conflict, n) for n in range(6)] == [2, 4, 8, 16, 32, None]
+    assert wait(ValueError("a bug")) is None

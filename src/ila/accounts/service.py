@@ -15,17 +15,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from fractions import Fraction
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Date, Integer, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
+from ila.accounts.dashboard import employer_dashboard as employer_dashboard  # noqa: PLC0414
 from ila.bootstrap import Container
 from ila.db.base import utcnow
 from ila.db.versioning import as_recorded_on
 from ila.employment.domain import EndReason
 from ila.employment.models import Employment, WorkFraction
 from ila.errors import NotFound, ValidationError
+from ila.identity.domain import NationalNumber
 from ila.identity.models import Employer, Person
 from ila.identity.service import find_person
 from ila.rights.domain import LedgerYear, fraction_str, to_storage
@@ -61,7 +64,7 @@ def amount_view(days: Fraction) -> dict[str, str]:
     return {"exact": fraction_str(days), "days": f"{to_storage(days):.2f}"}
 
 
-def _name(person: Person) -> str:
+def _name(person: Person | _PersonRow) -> str:
     return f"{person.given_name} {person.family_name}"
 
 
@@ -322,125 +325,6 @@ def _amounts(entry: LedgerYear | None) -> dict[str, Fraction]:
     return {name: getattr(entry, name) for name in _AMOUNTS}
 
 
-# --- dashboard ------------------------------------------------------------------------------
-
-
-def employer_dashboard(
-    source: Container | Session,
-    rules: RuleSet,
-    employer_id: int,
-    year: int,
-    *,
-    as_of: datetime | None = None,
-    workers_limit: int = 100,
-    workers_offset: int = 0,
-) -> dict[str, Any]:
-    """An employer's figures for ``year``: totals, by worker (``workers_limit`` workers by
-    national number from ``workers_offset``, with the total count), by joint committee, days
-    used per quarter, and the workers who used nothing (paged the same way). The workers are
-    those employed at some point of the year. Amounts per worker are the ledger of ``year``
-    (as ``explain`` shows it). ``next_workers_offset`` is where the next page starts (None on
-    the last page of both lists)."""
-    _check_year(year)
-    if not 1 <= workers_limit <= 1000:
-        raise ValidationError(
-            "workers_limit must be 1 to 1000", field="workers_limit", code="out_of_range"
-        )
-    if workers_offset < 0:
-        raise ValidationError(
-            "workers_offset must be 0 or more", field="workers_offset", code="out_of_range"
-        )
-    with _reading(source) as s:
-        employer = s.get_one(Employer, employer_id)
-        dm = employer.full_time_day_minutes
-        workers: dict[int, tuple[Person, str]] = {}
-        for person, jc in s.execute(
-            select(Person, Employment.joint_committee)
-            .join(Employment, Employment.person_id == Person.id)
-            .where(
-                Employment.employer_id == employer_id,
-                _overlapping(date(year, 1, 1), date(year, 12, 31)),
-            )
-            .order_by(Employment.start_date, Employment.id)
-        ):
-            workers[person.id] = (person, jc)  # the latest employment's committee
-        inputs = _ledger_inputs(s, rules, employer_id, year, as_of)
-        quarters: dict[int, int] = defaultdict(int)
-        for end, minutes in s.execute(
-            select(TrainingVersion.end_date, TrainingVersion.duration_minutes)
-            .join(Training, Training.id == TrainingVersion.training_id)
-            .where(
-                Training.employer_id == employer_id,
-                TrainingVersion.end_date.between(date(year, 1, 1), date(year, 12, 31)),
-                as_recorded_on(TrainingVersion, as_of),
-                TrainingVersion.cancelled.is_(False),
-                TrainingVersion.counts_toward_right.is_(True),
-                TrainingVersion.status == Status.FOLLOWED.value,
-            )
-        ):
-            quarters[(end.month - 1) // 3 + 1] += minutes
-
-    totals = dict.fromkeys(_AMOUNTS, _ZERO)
-    by_jc: dict[str, dict[str, Any]] = {}
-    rows = []
-    idle = []
-    for person_id, (person, jc) in sorted(
-        workers.items(), key=lambda item: item[1][0].national_number
-    ):
-        entry = _year_of(_fold(rules, inputs, person_id, year, dm), year)
-        amounts = _amounts(entry)
-        group = by_jc.setdefault(jc, {"workers": 0, **dict.fromkeys(_AMOUNTS, _ZERO)})
-        group["workers"] += 1
-        for name, value in amounts.items():
-            totals[name] += value
-            group[name] += value
-        ref = {"national_number": person.national_number, "name": _name(person)}
-        if amounts["used"] == 0:
-            idle.append(ref)
-        rows.append(
-            {
-                **ref,
-                "joint_committee": jc,
-                **{name: days_view(value, dm) for name, value in amounts.items()},
-                "expires_on": entry.expires_on if entry else None,
-                "departure": entry.departure.value if entry and entry.departure else None,
-            }
-        )
-    return {
-        "employer": {
-            "enterprise_number": employer.enterprise_number,
-            "name": employer.name,
-            "full_time_day_minutes": dm,
-        },
-        "year": year,
-        "as_of": as_of,
-        "workers": len(workers),
-        "totals": {name: days_view(value, dm) for name, value in totals.items()},
-        "by_worker": rows[workers_offset : workers_offset + workers_limit],
-        "by_worker_total": len(rows),
-        "by_joint_committee": [
-            {
-                "joint_committee": jc,
-                "workers": group["workers"],
-                **{name: days_view(group[name], dm) for name in _AMOUNTS},
-            }
-            for jc, group in sorted(by_jc.items())
-        ],
-        "used_per_quarter": [
-            {"quarter": q, "used": days_view(Fraction(quarters.get(q, 0), dm), dm)}
-            for q in (1, 2, 3, 4)
-        ],
-        "without_training": idle[workers_offset : workers_offset + workers_limit],
-        "without_training_total": len(idle),
-        "workers_offset": workers_offset,
-        "next_workers_offset": (
-            workers_offset + workers_limit
-            if workers_offset + workers_limit < max(len(rows), len(idle))
-            else None
-        ),
-    }
-
-
 # --- a person's account ---------------------------------------------------------------------
 
 
@@ -466,32 +350,155 @@ def _employer_ids_of(
     return set(employed) | set(rights)
 
 
-def _employer_if_account(
-    s: Session, rules: RuleSet, person_id: int, employer_id: int, year: int, as_of: datetime | None
-) -> Employer | None:
-    """The employer if the person has an account with it in the window of ``year`` (the test
-    :func:`_employer_ids_of` makes for every employer), else None; one query."""
-    first, _ = rules.window_for(year)
+def _recorded(model: Any, current: bool) -> Any:
+    """``as_recorded_on`` with the moment as the bound parameter ``as_of``."""
+    if current:
+        return model.superseded_at.is_(None)
+    moment: Any = bindparam("as_of")
+    return and_(
+        model.recorded_at <= moment,
+        or_(model.superseded_at.is_(None), model.superseded_at > moment),
+    )
+
+
+@cache
+def _account_statements(current: bool) -> tuple[Any, Any, Any]:
+    """The statements of one person's account with one employer, built once (for the
+    current versions, or as recorded on ``as_of``): building and keying a statement costs
+    more CPU than PostgreSQL spends running it. Parameters: ``nn``, ``employer_id``,
+    ``person_id``, ``first`` and ``last`` (the window's first and last day), ``first_year``,
+    ``year``, ``as_of``."""
+    first, last = bindparam("first", type_=Date), bindparam("last", type_=Date)
+    employer_id = bindparam("employer_id", type_=Integer)
     employed = (
         select(Employment.id)
         .where(
-            Employment.person_id == person_id,
+            Employment.person_id == Person.id,
             Employment.employer_id == employer_id,
-            _overlapping(date(first, 1, 1), date(year, 12, 31)),
+            Employment.start_date <= last,
+            or_(Employment.end_date.is_(None), Employment.end_date >= first),
         )
         .exists()
     )
     right = (
         select(RightVersion.id)
         .where(
-            RightVersion.person_id == person_id,
+            RightVersion.person_id == Person.id,
             RightVersion.employer_id == employer_id,
-            RightVersion.year.between(first, year),
-            as_recorded_on(RightVersion, as_of),
+            RightVersion.year.between(bindparam("first_year"), bindparam("year")),
+            _recorded(RightVersion, current),
         )
         .exists()
     )
-    return s.scalar(select(Employer).where(Employer.id == employer_id, or_(employed, right)))
+    person = (
+        select(
+            Person.id,
+            Person.national_number,
+            Person.given_name,
+            Person.family_name,
+            Employer.enterprise_number,
+            Employer.name,
+            Employer.full_time_day_minutes,
+        )
+        .join(Employer, Employer.id == employer_id)  # one row: the employer asked for
+        .where(Person.national_number == bindparam("nn"), or_(employed, right))
+    )
+    person_id = bindparam("person_id", type_=Integer)
+    rights = select(
+        RightVersion.person_id, RightVersion.year, RightVersion.computed_days, RightVersion.set_days
+    ).where(
+        RightVersion.employer_id == employer_id,
+        RightVersion.person_id == person_id,
+        RightVersion.year.between(bindparam("first_year"), bindparam("year")),
+        _recorded(RightVersion, current),
+    )
+    ends = (
+        select(Employment.person_id, Employment.end_date, Employment.end_reason)
+        .where(
+            Employment.employer_id == employer_id,
+            Employment.person_id == person_id,
+            Employment.end_date.between(first, last),
+        )
+        .order_by(Employment.end_date)
+    )
+    return person, rights, ends
+
+
+class _PersonRow(NamedTuple):
+    id: int
+    national_number: str
+    given_name: str
+    family_name: str
+
+
+class _EmployerRow(NamedTuple):
+    id: int
+    enterprise_number: str
+    name: str
+    full_time_day_minutes: int
+
+
+def _person_if_account(
+    s: Session,
+    rules: RuleSet,
+    national_number: str,
+    employer_id: int,
+    year: int,
+    as_of: datetime | None,
+) -> tuple[_PersonRow, _EmployerRow, _Inputs] | None:
+    """The person, the employer and the ledger inputs (the trainings aside) if the person has
+    an account with the employer in the window of ``year`` (the test
+    :func:`_employer_ids_of` makes for every employer), else None. Three statements built
+    once, run on the session's connection as plain rows (no ORM objects to build); a
+    malformed number is a :class:`ValidationError`, as for ``find_person``."""
+    nn = NationalNumber.parse(national_number)
+    first_year, _ = rules.window_for(year)
+    person_query, rights_query, ends_query = _account_statements(as_of is None)
+    params: dict[str, Any] = {
+        "nn": nn.value,
+        "employer_id": employer_id,
+        "first": date(first_year, 1, 1),
+        "last": date(year, 12, 31),
+        "first_year": first_year,
+        "year": year,
+    }
+    if as_of is not None:
+        params["as_of"] = as_of
+    connection = s.connection()
+    row = connection.execute(person_query, params).first()
+    if row is None:
+        return None
+    person = _PersonRow(*row[:4])
+    employer = _EmployerRow(employer_id, *row[4:])
+    params["person_id"] = person.id
+    inputs = _Inputs(defaultdict(dict), defaultdict(lambda: defaultdict(int)), defaultdict(dict))
+    for pid, y, computed, set_days in connection.execute(rights_query, params):
+        effective = set_days if set_days is not None else computed
+        inputs.entitlements[pid][y] = Fraction(effective) if effective is not None else _ZERO
+    for pid, ended, reason in connection.execute(ends_query, params):
+        if ended is not None:
+            inputs.ends[pid][ended.year] = (ended, reason)  # the last end of a year wins
+    return person, employer, inputs
+
+
+def _used_of(
+    inputs: _Inputs,
+    trainings: Iterable[tuple[Training, TrainingVersion]],
+    employer_id: int,
+    first_year: int,
+    year: int,
+) -> None:
+    """Add to ``inputs`` the minutes used per year of the followed, counting trainings with
+    the employer (the trainings already read, cancelled ones left out)."""
+    for training, version in trainings:
+        if (
+            training.employer_id == employer_id
+            and not version.cancelled
+            and version.counts_toward_right
+            and version.status == Status.FOLLOWED.value
+            and date(first_year, 1, 1) <= version.end_date <= date(year, 12, 31)
+        ):
+            inputs.used[training.person_id][version.end_date.year] += version.duration_minutes
 
 
 def _training_view(training: Training, version: TrainingVersion, employer_en: str | None) -> Any:
@@ -538,19 +545,18 @@ def person_account(
     hidden = NotFound(
         f"no account of this person with this employer in {year}", field="national_number"
     )
+    person: Person | _PersonRow
+    employer: Employer | _EmployerRow
+    employers: dict[int, Employer | _EmployerRow]
     with _reading(source) as s:
-        try:
-            person = find_person(s, national_number)
-        except NotFound:
-            if employer_id is not None:
-                raise hidden from None
-            raise
         if employer_id is not None:
-            employer = _employer_if_account(s, rule_set, person.id, employer_id, year, as_of)
-            if employer is None:
+            account = _person_if_account(s, rule_set, national_number, employer_id, year, as_of)
+            if account is None:
                 raise hidden
+            person, employer, known = account
             employers = {employer_id: employer}
         else:
+            person = find_person(s, national_number)
             ids = _employer_ids_of(s, rule_set, person.id, year, as_of)
             employers = (
                 {e.id: e for e in s.scalars(select(Employer).where(Employer.id.in_(ids)))}
@@ -562,7 +568,11 @@ def person_account(
         totals = dict.fromkeys(_AMOUNTS, _ZERO)
         for employer in sorted(employers.values(), key=lambda e: e.enterprise_number):
             dm = employer.full_time_day_minutes
-            inputs = _ledger_inputs(s, rule_set, employer.id, year, as_of, person.id, found)
+            if employer_id is not None:
+                inputs = known
+                _used_of(inputs, found, employer_id, rule_set.window_for(year)[0], year)
+            else:
+                inputs = _ledger_inputs(s, rule_set, employer.id, year, as_of, person.id, found)
             entry = _year_of(_fold(rule_set, inputs, person.id, year, dm), year)
             amounts = _amounts(entry)
             for name, value in amounts.items():

@@ -10,12 +10,15 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 import ila
+from ila.access.person_tokens import InsufficientAssurance
 from ila.api import mandates, oauth, rights, trainings
 from ila.api.accounts import router as accounts_router
 from ila.api.batch import router as batch_router
 from ila.api.employers import router as employers_router
 from ila.api.exchange import router as exchange_router
 from ila.api.flows import router as flows_router
+from ila.api.me import on_insufficient_assurance
+from ila.api.me import router as me_router
 from ila.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from ila.api.problems import Problem, install
 from ila.api.ratelimit import TokenBucketLimiter
@@ -28,6 +31,8 @@ DESCRIPTION = """The public API of the Individual Learning Account platform.
 
 * **Authentication**: OAuth2 client credentials; the client proves itself with a JWT signed by
   its registered key (`private_key_jwt`, RFC 7523). Tokens are short-lived bearer tokens.
+* **A person's own account** (`/me/…`): the person's own access token from the platform's
+  OpenID provider (an RFC 9068 JWT access token for this API, scheme `personToken`).
 * **Scopes** (`audience:resource:action`) limit what a token may do; mandates limit for which
   employers a service provider may act. Data the caller may not see is *not found*.
 * **Errors** are RFC 9457 problem details (`application/problem+json`) with a stable `code`.
@@ -62,6 +67,8 @@ def create_api(container: Container | None = None) -> FastAPI:
     api.include_router(batch_router)
     api.include_router(exchange_router)
     api.include_router(flows_router)
+    api.include_router(me_router)  # a person's own account, person tokens (ADR 0018)
+    api.add_exception_handler(InsufficientAssurance, on_insufficient_assurance)
     # added last = outermost: the request id exists before anything can fail
     api.add_middleware(
         BodyLimitMiddleware,

@@ -11,6 +11,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2, SecurityScopes
+from sqlalchemy import Connection, Engine
 
 from ila.access.domain import SCOPE_DESCRIPTIONS, Caller, Scope, require_scope
 from ila.access.tokens import authenticate
@@ -45,6 +46,17 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _token_connection(engine: Engine) -> Connection:
+    """A connection for the token check. On PostgreSQL one statement outside any transaction
+    (autocommit: no BEGIN and ROLLBACK, one round trip); the connection goes back to the pool
+    before the route takes one for its transaction. (SQLite keeps its default: its driver's
+    autocommit switch would undo the transaction handling of ``ila.db.uow``.)"""
+    connection = engine.connect()
+    if engine.dialect.name == "postgresql":
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+    return connection
+
+
 def current_caller(
     security_scopes: SecurityScopes,
     request: Request,
@@ -52,8 +64,8 @@ def current_caller(
 ) -> Caller:
     limiter = limiter_of(request)
     try:
-        with container_of(request).uow() as uow:
-            caller = authenticate(uow.session, authorization, now=utcnow())
+        with _token_connection(container_of(request).engine) as connection:
+            caller = authenticate(connection, authorization, now=utcnow())
     except Unauthenticated:
         limiter.hit(f"ip:{client_address(request)}")  # slows down token guessing
         raise

@@ -5,7 +5,12 @@ unit of work. An API request must also check the caller's mandate, record the au
 the idempotency key *in the same transaction* as the use case's write, so that they succeed or
 fail together. :func:`request_transaction` opens that transaction and hands out a container
 whose units of work join it (each one a savepoint; their ``commit`` releases it); the request's
-transaction commits once the handler has returned."""
+transaction commits once the handler has returned.
+
+The audit rows the request records through its own session are chained at the very end, with
+the commit (:func:`ila.audit.chain.append_deferred`): on PostgreSQL the append and ``COMMIT``
+go in one round trip, so the audit chain's head is locked only while the server works (ADR
+0019), not while this process waits for its turn to run Python code."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from ila.audit.chain import append_deferred, defer_appends
 from ila.bootstrap import Container
 from ila.db.uow import SQLITE_BEGIN
 
@@ -42,5 +48,7 @@ def request_transaction(container: Container) -> Iterator[Transaction]:
                 bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
             )
             with own() as session:
+                defer_appends(session)
                 yield Transaction(session, replace(container, session_factory=nested))
+                append_deferred(session)  # on PostgreSQL this commits: nothing may follow
                 session.commit()

@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -131,6 +131,171 @@ def append_entries(session: Session, entries: Sequence[Mapping[str, Any]]) -> li
     session.execute(_INSERT_EVENTS, rows)
     session.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
     return [r["seq"] for r in rows]
+
+
+# --- deferred appends: chained and committed in one round trip -----------------------------
+
+PENDING = "ila.audit.pending"
+"""``session.info`` key of the entries a request defers to its commit (see
+:func:`defer_appends`)."""
+
+
+def defer_appends(session: Session) -> None:
+    """From now on, :func:`append_or_defer` keeps this session's entries until
+    :func:`append_deferred` chains them, in the same transaction, just before it commits."""
+    session.info[PENDING] = []
+
+
+def append_or_defer(session: Session, entries: Sequence[Mapping[str, Any]]) -> None:
+    """Append now (:func:`append_entries`), or keep the entries for the commit when the
+    session's owner asked for it (:func:`defer_appends`)."""
+    pending: list[Mapping[str, Any]] | None = session.info.get(PENDING)
+    if pending is None:
+        append_entries(session, entries)
+    else:
+        pending.extend(entries)
+
+
+def _hash_parts(fields: Mapping[str, Any]) -> tuple[bytes, bytes]:
+    """The canonical document of an entry split around its ``seq``: the hashed bytes are
+    ``prefix + str(seq) + suffix``. ``seq`` sorts last but one; only
+    ``subject_national_number`` (a string or null) follows it, so the last ``"seq":`` of the
+    document is the entry's own."""
+    document = {name: fields[name] for name in HASHED_FIELDS if name != "seq"}
+    document["seq"] = 0
+    document["occurred_at"] = _timestamp(fields["occurred_at"])
+    document["format"] = FORMAT
+    text = canonical_json(document)
+    head, marker, tail = text.rpartition(b'"seq":0')
+    if not marker or not tail.startswith((b',"subject_national_number":', b"}")):
+        raise AssertionError("unexpected canonical document")  # pragma: no cover
+    return head + b'"seq":', tail
+
+
+# One statement that locks the head, chains the entries from it (SHA-256 in PostgreSQL over
+# the same bytes as entry_hash), inserts them and moves the head; it fails (division by zero)
+# rather than commit fewer entries than given. Sent with COMMIT in one pipeline, so the head
+# stays locked only while the server runs it and flushes the commit.
+_APPEND_POSTGRESQL = """
+WITH RECURSIVE
+head AS (SELECT seq, entry_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE),
+start AS (
+    SELECT seq, entry_hash FROM head
+    UNION ALL
+    SELECT * FROM (
+        SELECT seq, entry_hash FROM audit_events ORDER BY seq DESC LIMIT 1
+    ) AS last_entry WHERE NOT EXISTS (SELECT 1 FROM head)
+    UNION ALL
+    SELECT 0, repeat('0', 64)
+    WHERE NOT EXISTS (SELECT 1 FROM head) AND NOT EXISTS (SELECT 1 FROM audit_events)
+),
+e AS (
+    SELECT * FROM unnest(
+        %(occurred_at)s::timestamptz[], %(actor)s::varchar[], %(organisation)s::varchar[],
+        %(on_behalf_of)s::varchar[], %(action)s::varchar[], %(resource)s::varchar[],
+        %(subject)s::varchar[], %(request_id)s::varchar[], %(legal_context)s::varchar[],
+        %(details)s::jsonb[], %(prefix)s::bytea[], %(suffix)s::bytea[]
+    ) WITH ORDINALITY AS e(
+        occurred_at, actor, organisation, on_behalf_of, action, resource,
+        subject_national_number, request_id, legal_context, details, prefix, suffix, n
+    )
+),
+chain (n, seq, prev_hash, entry_hash) AS (
+    SELECT 0::bigint, seq, NULL::varchar, entry_hash::varchar FROM start
+    UNION ALL
+    SELECT c.n + 1, c.seq + 1, c.entry_hash, encode(sha256(
+        convert_to(c.entry_hash, 'UTF8') || '\x0a'::bytea || e.prefix
+        || convert_to((c.seq + 1)::text, 'UTF8') || e.suffix
+    ), 'hex')::varchar
+    FROM chain AS c JOIN e ON e.n = c.n + 1
+),
+inserted AS (
+    INSERT INTO audit_events (
+        occurred_at, actor, organisation, on_behalf_of, action, resource,
+        subject_national_number, request_id, legal_context, details, seq, prev_hash, entry_hash
+    )
+    SELECT e.occurred_at, e.actor, e.organisation, e.on_behalf_of, e.action, e.resource,
+        e.subject_national_number, e.request_id, e.legal_context, e.details,
+        c.seq, c.prev_hash, c.entry_hash
+    FROM e JOIN chain AS c ON c.n = e.n
+    RETURNING seq
+),
+moved AS (
+    INSERT INTO audit_chain_head (id, seq, entry_hash)
+    SELECT 1, seq, entry_hash FROM chain ORDER BY n DESC LIMIT 1
+    ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, entry_hash = excluded.entry_hash
+    RETURNING seq
+)
+SELECT 1 / ((SELECT count(*) FROM inserted) = %(n)s AND (SELECT count(*) FROM moved) = 1)::int
+"""
+
+
+def _pipeline_parameters(entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    from psycopg.types.json import Jsonb  # noqa: PLC0415 - PostgreSQL only
+
+    columns: dict[str, list[Any]] = {
+        name: []
+        for name in (
+            "occurred_at",
+            "actor",
+            "organisation",
+            "on_behalf_of",
+            "action",
+            "resource",
+            "subject",
+            "request_id",
+            "legal_context",
+            "details",
+            "prefix",
+            "suffix",
+        )
+    }
+    normalised: dict[int, dict[str, Any]] = {}
+    for entry in entries:
+        details = entry.get("details") or {}
+        if id(details) not in normalised:
+            normalised[id(details)] = normalise_details(details)
+        fields = {name: entry.get(name) for name in HASHED_FIELDS if name != "seq"}
+        fields["details"] = normalised[id(details)]
+        prefix, suffix = _hash_parts(fields)
+        for name in ("occurred_at", "actor", "organisation", "on_behalf_of", "action"):
+            columns[name].append(fields[name])
+        columns["resource"].append(fields["resource"])
+        columns["subject"].append(fields["subject_national_number"])
+        columns["request_id"].append(fields["request_id"])
+        columns["legal_context"].append(fields["legal_context"])
+        columns["details"].append(Jsonb(fields["details"]))
+        columns["prefix"].append(prefix)
+        columns["suffix"].append(suffix)
+    return {**columns, "n": len(entries)}
+
+
+def append_deferred(session: Session) -> None:
+    """The last step of a transaction before its commit: flush the session and chain the
+    entries deferred by :func:`defer_appends`.
+
+    On PostgreSQL (psycopg) the append is one statement sent together with ``COMMIT`` in a
+    pipeline: one round trip, and no Python code runs while the chain head is locked, so
+    audited transactions queue on the head only for the server's own work (the statement and
+    the commit's WAL flush). The database transaction is then committed: the caller's own
+    commit, which must follow at once, finds nothing left to do. Elsewhere the entries are
+    appended with :func:`append_entries` (head locked until the caller's commit, as for any
+    immediate append)."""
+    pending: list[Mapping[str, Any]] = session.info.pop(PENDING, None) or []
+    session.flush()
+    if not pending:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
+        from psycopg import Connection  # noqa: PLC0415 - PostgreSQL only
+
+        driver = cast(Connection[Any], connection.connection.driver_connection)
+        parameters = _pipeline_parameters(pending)
+        with driver.pipeline():
+            driver.execute(_APPEND_POSTGRESQL, parameters, prepare=False)
+            driver.commit()
+        return
+    append_entries(session, pending)
 
 
 def chain_head(session: Session) -> tuple[int, str]:

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ila.access.domain import Acting, Caller
-from ila.audit.chain import append_entries
+from ila.audit.chain import append_entries, append_or_defer
 from ila.audit.models import AuditEvent
 from ila.db.base import utcnow
 from ila.errors import ValidationError
@@ -99,8 +99,9 @@ def record_personal_data_access(
         return  # no person's data was read or written
     at = utcnow()
     # one executemany (a list of hundreds of workers is hundreds of rows), in the session's
-    # transaction like any other write of the request, at the end of the hash chain
-    append_entries(
+    # transaction like any other write of the request, at the end of the hash chain; an API
+    # request defers it to its commit (ila.api.transaction: one round trip with the COMMIT)
+    append_or_defer(
         session,
         [
             {

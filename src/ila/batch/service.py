@@ -1,5 +1,8 @@
-"""Use cases of the batch channel: submit a file (a ticket), claim and process batches (the
-queue is the ``batches`` table itself, see ADR 0007), read a batch's status and its result.
+"""Use cases of the batch channel: submit a file (a ticket), claim and process batches, read a
+batch's status and its result. On PostgreSQL, submitting defers a procrastinate job in the same
+transaction as the batch row and workers run them (:mod:`ila.batch.jobs`, ADR 0017); on SQLite
+the same job, :func:`run_batch`, runs in-process. Either way the claim with a lease and the
+chunk checkpoints in the ``batches`` table keep every record applied exactly once.
 
 Lifecycle: received → validating (a full first pass: well-formed, no DOCTYPE, valid header,
 records counted; a file failing it is ``failed`` with nothing applied) → processing (records
@@ -205,6 +208,10 @@ def submit(
             if earlier is None:  # pragma: no cover - the constraint names one
                 raise
             return _earlier(earlier, sha)
+        if error is None:
+            from ila.batch.jobs import defer  # noqa: PLC0415 - jobs builds on this module
+
+            defer(uow.session, batch.id)  # its job, in this transaction (PostgreSQL only)
         result = view(batch)
         uow.commit()
     return result
@@ -274,13 +281,16 @@ def result_rows(session: Session, batch_id: int, chunk: int = 5000) -> Iterator[
         after = rows[-1][0]
 
 
-# --- the queue -------------------------------------------------------------------------------
+# --- claiming and processing ----------------------------------------------------------------
 
 
-def claim(container: Container, settings: BatchSettings, worker: str) -> int | None:
-    """Take the oldest batch waiting, or one whose worker stopped giving signs of life. The
-    claim is a conditional update, so two workers never hold the same batch; on PostgreSQL
-    ``FOR UPDATE SKIP LOCKED`` lets parallel workers pass each other by."""
+def claim(
+    container: Container, settings: BatchSettings, worker: str, batch_id: int | None = None
+) -> int | None:
+    """Take a batch (``batch_id``, or the oldest one) that is waiting, or whose worker stopped
+    giving signs of life (heartbeat older than the lease). The claim is a conditional update,
+    so two workers never hold the same batch; on PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets
+    parallel workers pass each other by."""
     now = utcnow()
     stale = now - timedelta(seconds=settings.lease_seconds)
     with container.uow() as uow:
@@ -293,6 +303,8 @@ def claim(container: Container, settings: BatchSettings, worker: str) -> int | N
             ),
         )
         query = select(Batch.id, Batch.status, Batch.attempts).where(waiting).order_by(Batch.id)
+        if batch_id is not None:
+            query = query.where(Batch.id == batch_id)
         if s.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         row = s.execute(query.limit(1)).first()
@@ -454,6 +466,71 @@ def worker_name() -> str:
     return f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+class BatchBusy(Exception):
+    """The batch is held by a worker that is alive (fresh heartbeat): try again in ``wait``
+    seconds, when its lease would have run out."""
+
+    def __init__(self, batch_id: int, wait: float) -> None:
+        super().__init__(f"batch {batch_id} is being processed by a live worker")
+        self.batch_id = batch_id
+        self.wait = wait
+
+
+def run_batch(
+    container: Container,
+    settings: BatchSettings,
+    batch_id: int,
+    worker: str,
+    *,
+    on_chunk: Callable[[int], None] | None = None,
+) -> str:
+    """The job of a batch: claim it with a lease, then process it to its end from its
+    checkpoint; returns its status. A batch already finished is left as it is; one held by a
+    live worker raises :class:`BatchBusy` (the queue retries the job later)."""
+    if claim(container, settings, worker, batch_id) is None:
+        with container.uow() as uow:
+            batch = uow.session.get(Batch, batch_id)
+            if batch is None:
+                raise NotFound("no batch with this id", field="batch_id")
+            if batch.status in FINAL:
+                return batch.status
+            beat = batch.heartbeat_at
+        left = settings.lease_seconds
+        if beat is not None:
+            left = settings.lease_seconds - (utcnow() - beat).total_seconds()
+        raise BatchBusy(batch_id, max(0.5, left + 0.5))
+    return process(container, settings, batch_id, worker, on_chunk=on_chunk)
+
+
+def release(container: Container, batch_id: int, worker: str) -> None:
+    """End this worker's lease on an unfinished batch now (its job failed on an unexpected
+    error): the job retried need not wait for the lease to run out. The checkpoint stays."""
+    with container.uow() as uow:
+        uow.session.execute(
+            update(Batch)
+            .where(
+                Batch.id == batch_id,
+                Batch.worker == worker[:100],
+                Batch.status.not_in([s.value for s in FINAL]),
+            )
+            .values(heartbeat_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        uow.commit()
+
+
+def unfinished(container: Container) -> list[int]:
+    """Batches not yet done or failed, oldest first (the queue sweeper's candidates)."""
+    with container.uow() as uow:
+        return list(
+            uow.session.scalars(
+                select(Batch.id)
+                .where(Batch.status.not_in([s.value for s in FINAL]))
+                .order_by(Batch.id)
+            )
+        )
+
+
 def work(
     container: Container,
     settings: BatchSettings,
@@ -462,7 +539,8 @@ def work(
     max_batches: int | None = None,
     on_chunk: Callable[[int], None] | None = None,
 ) -> list[str]:
-    """Process waiting batches until none is left (or ``max_batches``); their tickets."""
+    """Process waiting batches in this process until none is left (or ``max_batches``); their
+    tickets. The embedded mode (SQLite): the same claim and processing as the queue's job."""
     name = worker or worker_name()
     tickets: list[str] = []
     while max_batches is None or len(tickets) < max_batches:

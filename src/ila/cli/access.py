@@ -155,3 +155,67 @@ def mandates_list(
             escape(status),
         )
     out.print(table)
+
+
+staff_app = typer.Typer(
+    no_args_is_help=True,
+    help="Web staff: counsellors of regional services, providers' employees, the operator.",
+)
+
+
+@staff_app.command("grant")
+def staff_grant(
+    national_number: Annotated[str, typer.Argument(help="NISS or BIS number of the person.")],
+    kind: Annotated[str, typer.Option(help="counsellor, provider or operator.")],
+    organisation: Annotated[str, typer.Option(help="Enterprise number they work for.")],
+    function: Annotated[
+        str | None,
+        typer.Option(help="Their function there (a counsellor's, e.g. guidance_counsellor)."),
+    ] = None,
+    actor: Annotated[str, typer.Option(help="Who grants.")] = "cli",
+) -> None:
+    """Record what a person logging in with OpenID Connect works as (replaces any earlier
+    assignment; audited)."""
+    from ila.web.staff import grant_staff
+
+    with open_container() as c:
+        staff_id = grant_staff(
+            c.uow(),
+            national_number=national_number,
+            kind=kind,
+            organisation=organisation,
+            function=function,
+            actor=f"cli:{actor}",
+        )
+    out.print(f"staff assignment {staff_id}: {escape(national_number)} is {kind} of {organisation}")
+
+
+@staff_app.command("revoke")
+def staff_revoke(
+    staff_id: Annotated[int, typer.Argument(help="The assignment to end.")],
+    actor: Annotated[str, typer.Option(help="Who revokes.")] = "cli",
+) -> None:
+    """End a staff assignment now (it stays in the history)."""
+    from ila.web.staff import revoke_staff
+
+    with open_container() as c:
+        revoke_staff(c.uow(), staff_id, actor=f"cli:{actor}")
+    out.print(f"staff assignment {staff_id} revoked")
+
+
+@staff_app.command("list")
+def staff_list() -> None:
+    """The active staff assignments."""
+    from ila.web.staff import list_staff
+
+    with open_container() as c, c.uow() as uow:
+        rows = list_staff(uow.session)
+        lines = [
+            f"{r.id}  {r.national_number}  {r.kind}  {r.organisation}  {r.function or '–'}  "
+            f"since {r.granted_at.date().isoformat()}"
+            for r in rows
+        ]
+    for line in lines:
+        out.print(line, soft_wrap=True)
+    if not lines:
+        out.print("no staff assignment")

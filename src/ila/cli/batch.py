@@ -1,6 +1,7 @@
 """``ila batch``: submit XML batch files, follow them, fetch their result, run workers, and
 watch an inbox folder per sender. On SQLite, files are processed in this process; on
-PostgreSQL they are queued for ``ila batch work`` (several may run at once)."""
+PostgreSQL they are queued (procrastinate, ADR 0017) for ``ila batch work`` workers (as many
+processes, on as many machines, as you like)."""
 
 from __future__ import annotations
 
@@ -9,18 +10,35 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from ila.cli.common import err, fail, open_container, out
 
+if TYPE_CHECKING:
+    from ila.batch.config import BatchSettings
+    from ila.bootstrap import Container
+
 batch_app = typer.Typer(no_args_is_help=True, help="XML batch files (docs/batch.md).")
 
 
 def _inline(database_url: str, wait: bool | None) -> bool:
     return database_url.startswith("sqlite") if wait is None else wait
+
+
+def _work_now(c: Container, settings: BatchSettings) -> None:
+    """Run the waiting batches in this process: in-process on SQLite, a procrastinate worker
+    that stops when the queue is empty on PostgreSQL."""
+    if c.settings.is_sqlite:
+        from ila.batch.service import work
+
+        work(c, settings)
+    else:
+        from ila.batch.jobs import run_worker
+
+        run_worker(c, settings)
 
 
 def _show(view: object, as_json: bool) -> None:
@@ -56,7 +74,7 @@ def batch_submit(
         bool | None,
         typer.Option(
             "--wait/--no-wait",
-            help="Process it now in this process (default on SQLite) or leave it to workers.",
+            help="Process it now, here (default on SQLite), or leave it to the workers.",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
@@ -64,7 +82,7 @@ def batch_submit(
     """Submit a file; prints its ticket and status. The sender may send records for its own
     employer and for the employers that gave it a mandate; other records are rejected."""
     from ila.batch.config import BatchSettings
-    from ila.batch.service import BATCH_SCOPES, Sender, status, submit, work
+    from ila.batch.service import BATCH_SCOPES, Sender, status, submit
 
     try:
         source = file.open("rb")
@@ -76,7 +94,7 @@ def batch_submit(
         who = Sender(sender.strip(), f"cli:{sender.strip()}", BATCH_SCOPES, "cli")
         view = submit(c, settings, source, file_name=file.name, sender=who)
         if _inline(c.settings.database_url, wait) and not view.final and not view.duplicate:
-            work(c, settings)
+            _work_now(c, settings)
             view = status(c, view.ticket)
         _show(view, as_json)
 
@@ -122,14 +140,36 @@ def batch_work(
     ] = False,
     poll: Annotated[float, typer.Option(help="Seconds between looks at the queue.")] = 2.0,
     max_batches: Annotated[int | None, typer.Option(help="Stop after this many.")] = None,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Batches this worker runs at once, in threads (PostgreSQL); for CPU-bound "
+            "files prefer several worker processes.",
+        ),
+    ] = 1,
 ) -> None:
-    """Process queued batches (a worker). Start several on PostgreSQL to work in parallel; a
-    worker that dies is replaced by the next one once its lease expires."""
+    """Process queued batches (a worker). On PostgreSQL a procrastinate worker: start several,
+    on any machines, to work in parallel; the batch of a worker that dies is taken over once
+    its lease (ILA_BATCH_LEASE_SECONDS) expires. On SQLite, batches run in this process."""
     from ila.batch.config import BatchSettings
     from ila.batch.service import status, work
 
     settings = BatchSettings()
     with open_container() as c:
+        if not c.settings.is_sqlite:
+            from ila.batch.jobs import run_worker
+
+            run_worker(
+                c,
+                settings,
+                forever=forever,
+                concurrency=concurrency,
+                poll=poll,
+                max_batches=max_batches,
+                on_batch=lambda ticket: _show(status(c, ticket), as_json=False),
+            )
+            return
         count = 0
         while True:
             tickets = work(c, settings, max_batches=None if max_batches is None else 1)
@@ -153,7 +193,7 @@ def batch_watch(
         bool | None,
         typer.Option(
             "--work/--no-work",
-            help="Process the files in this process too (default on SQLite).",
+            help="Process the files here too (default on SQLite; a queue worker on PostgreSQL).",
         ),
     ] = None,
 ) -> None:
@@ -161,7 +201,6 @@ def batch_watch(
     received/ (or refused/ with the reason), write each result to results/."""
     from ila.batch.config import BatchSettings
     from ila.batch.inbox import Sweep, submit_new, write_results
-    from ila.batch.service import work
 
     if not inbox.is_dir():
         fail(f"error [not_a_directory] (inbox) {inbox} is not a directory")
@@ -171,7 +210,7 @@ def batch_watch(
             sweep = Sweep()
             submit_new(c, settings, inbox, sweep)
             if _inline(c.settings.database_url, wait):
-                work(c, settings)
+                _work_now(c, settings)
             write_results(c, inbox, sweep)
             for ticket in sweep.submitted:
                 out.print(f"submitted {ticket}", highlight=False, soft_wrap=True)

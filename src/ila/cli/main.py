@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from ila.cli.access import clients_app, mandates_app
+from ila.cli.access import clients_app, mandates_app, staff_app
 from ila.cli.audit import audit_app, retention_app, webhooks_app
 from ila.cli.batch import batch_app
 from ila.cli.common import err, fail, open_container, out, parse_as_of
@@ -46,6 +46,7 @@ app.add_typer(directory_app, name="directory")
 app.add_typer(sources_app, name="sources")
 app.add_typer(flows_app, name="flows")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(staff_app, name="staff")
 
 
 @db_app.command("upgrade")

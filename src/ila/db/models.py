@@ -15,7 +15,7 @@ from ila.jobs.models import ScheduledJob
 from ila.rights.models import RightOptOut, RightVerification, RightVersion
 from ila.sources.models import SourceEmployment
 from ila.trainings.models import Training, TrainingVersion
-from ila.web.models import Contest, WebRole
+from ila.web.models import Contest, WebRole, WebStaff
 
 metadata = Base.metadata
 
@@ -49,6 +49,7 @@ __all__ = [
     "Training",
     "TrainingVersion",
     "WebRole",
+    "WebStaff",
     "WebhookDelivery",
     "WebhookSubscription",
     "WorkFraction",

@@ -10,6 +10,17 @@ from typing import Any, Self
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
+POOL_SIZE = 20
+"""Database connections a process keeps open (PostgreSQL). A synchronous route holds one
+connection at a time (the token check returns its own before the route's transaction takes
+one), so this many requests run in one process without opening a connection."""
+POOL_OVERFLOW = 20
+"""Further connections, opened when more requests than :data:`POOL_SIZE` run at once and
+closed when returned: up to 40 in all, AnyIO's number of worker threads, so a request never
+waits for a connection. Each overflow connection is a new PostgreSQL backend per request: a
+pool far below the concurrency (it was 5 + 10) made that most of the cost of a read under
+load (docs/benchmarks.md)."""
+
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
@@ -19,7 +30,16 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"check_same_thread": False}
     else:
-        kwargs["pool_pre_ping"] = True
+        # no pre-ping (a round trip per checkout): a connection found dead when used fails that
+        # statement, and SQLAlchemy then recycles every connection of the pool opened before
+        # (a database restart costs one failed request per process, not a failure per
+        # connection); connections are renewed hourly in any case
+        kwargs |= {
+            "pool_size": POOL_SIZE,
+            "max_overflow": POOL_OVERFLOW,
+            "pool_recycle": 3600,
+            "pool_use_lifo": True,
+        }
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +23,7 @@ from ila.demo.generator import (
     DEMO_WORKER_NISS,
 )
 from ila.errors import DomainError
+from ila.exchange.demo import FOREM
 from ila.web.i18n import N_
 
 CSRF_FIELD = "csrf_token"
@@ -54,8 +55,12 @@ class Persona:
     national_number: str | None
     employers: dict[str, Role] = field(default_factory=dict)
     kind: str = "person"  # person, employer, provider, counsellor, operator
+    organisation: str | None = None  # enterprise number: the provider, regional service, operator
+    function: str | None = None  # the user's role there (e.g. under an authorisation)
 
 
+DEMO_PROVIDER = "0999300136"  # a synthetic social secretariat and training provider (demo)
+OPERATOR = "0999200760"  # Sigedis, the platform's operator (synthetic, authorisations file)
 PERSONAS: dict[str, Persona] = {
     p.key: p
     for p in (
@@ -74,9 +79,17 @@ PERSONAS: dict[str, Persona] = {
             {DEMO_EMPLOYER_PC200: Role.ACCESS_ADMIN, DEMO_EMPLOYER_PC124: Role.ACCESS_ADMIN},
             "employer",
         ),
-        Persona("provider", N_("Service provider"), None, {}, "provider"),
-        Persona("counsellor", N_("Regional counsellor"), None, {}, "counsellor"),
-        Persona("operator", N_("Operator"), None, {}, "operator"),
+        Persona("provider", N_("Service provider"), None, {}, "provider", DEMO_PROVIDER),
+        Persona(
+            "counsellor",
+            N_("Regional counsellor"),
+            None,
+            {},
+            "counsellor",
+            FOREM,
+            "guidance_counsellor",
+        ),
+        Persona("operator", N_("Operator"), None, {}, "operator", OPERATOR),
     )
 }
 
@@ -89,6 +102,13 @@ class WebUser:
     method: str  # "oidc" or "demo"
     persona: str | None = None
     acr: str | None = None
+    # (kind, organisation, function) from ``web_staff``, looked up on every request by
+    # :func:`current_user`; never kept in the cookie
+    staff: tuple[str, str, str | None] | None = None
+
+    @property
+    def _persona(self) -> Persona | None:
+        return PERSONAS.get(self.persona or "") if self.method == "demo" else None
 
     @property
     def employers(self) -> dict[str, Role]:
@@ -96,6 +116,32 @@ class WebUser:
         if self.method == "demo" and self.persona in PERSONAS:
             return dict(PERSONAS[self.persona].employers)
         return {}
+
+    @property
+    def kind(self) -> str:
+        """person, employer, provider, counsellor or operator: a staff persona's, else the
+        operator's assignment in ``web_staff`` (``ila staff grant``), else a person (employer
+        roles come from ``web_roles``)."""
+        persona = self._persona
+        if persona is not None and persona.kind != "person":
+            return persona.kind
+        return self.staff[0] if self.staff else "person"
+
+    @property
+    def organisation(self) -> str | None:
+        """The enterprise number the user works for (providers, counsellors, operators)."""
+        persona = self._persona
+        if persona is not None and persona.organisation:
+            return persona.organisation
+        return self.staff[1] if self.staff else None
+
+    @property
+    def function(self) -> str | None:
+        """The user's role within the organisation (a counsellor's ``guidance_counsellor``)."""
+        persona = self._persona
+        if persona is not None and persona.organisation:
+            return persona.function
+        return self.staff[2] if self.staff else None
 
     @property
     def actor(self) -> str:
@@ -114,13 +160,33 @@ class WebUser:
 
 
 def current_user(request: Request) -> WebUser | None:
+    """The session's user, with their staff assignment read from the database (once per
+    request): a revocation takes effect on the next page."""
     data = request.session.get("user")
     if not isinstance(data, dict):
         return None
     try:
-        return WebUser(**data)
+        user = WebUser(**{k: v for k, v in data.items() if k != "staff"})
     except TypeError:
         return None
+    return _with_staff(request, user)
+
+
+def _with_staff(request: Request, user: WebUser) -> WebUser:
+    app = request.scope.get("app")
+    container = getattr(getattr(app, "state", None), "container", None)
+    if not user.national_number or container is None:
+        return user
+    if not hasattr(request.state, "ila_staff"):
+        from ila.web.staff import active_staff  # noqa: PLC0415 - staff imports the audit trail
+
+        with container.uow() as uow:
+            found = active_staff(uow.session, user.national_number)
+        request.state.ila_staff = (
+            (found.kind, found.organisation, found.function) if found else None
+        )
+    staff: tuple[str, str, str | None] | None = request.state.ila_staff
+    return replace(user, staff=staff)
 
 
 def persona_user(key: str) -> WebUser:

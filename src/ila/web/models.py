@@ -1,4 +1,5 @@
-"""Tables of the web interface: the roles people hold with an employer."""
+"""Tables of the web interface: the roles people hold with an employer, the contests of
+records, and the staff of regional services, service providers and the operator."""
 
 from __future__ import annotations
 
@@ -50,3 +51,24 @@ class Contest(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     resolved_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     resolution: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+
+
+class WebStaff(Base):
+    """A person (by national number) who uses the web interface for an organisation other
+    than an employer: a regional service's counsellor (with the function its authorisation
+    names, e.g. ``guidance_counsellor``), a service provider's employee, or the operator.
+    Granted by the operator (``ila staff grant``); one active assignment per person (a new
+    grant replaces the previous one, which stays, revoked)."""
+
+    __tablename__ = "web_staff"
+    __table_args__ = (Index("ix_web_staff_national_number", "national_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    national_number: Mapped[str] = mapped_column(String(11), nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)  # counsellor, provider, operator
+    organisation: Mapped[str] = mapped_column(String(10), nullable=False)  # enterprise number
+    function: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    granted_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -22,6 +22,8 @@ from starlette.requests import Request
 import ila
 from ila.access.domain import Acting, Caller, ProviderKind
 from ila.access.service import grant_mandate, list_mandates, revoke_mandate
+from ila.accounts.dashboard import ORDERS as DASHBOARD_ORDERS
+from ila.accounts.dashboard import Order
 from ila.accounts.service import employer_dashboard, person_account
 from ila.audit.service import consultations_of, record_personal_data_access
 from ila.bootstrap import Container
@@ -37,7 +39,7 @@ from ila.trainings.service import (
     record_training,
     verify_training,
 )
-from ila.web import auth, contests, roles
+from ila.web import auth, career, contests, roles, statement
 from ila.web.auth import PERSONAS, WRITE_ROLES, Role, WebUser
 from ila.web.charts import Series, bar_chart
 from ila.web.i18n import (
@@ -50,6 +52,7 @@ from ila.web.i18n import (
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_BATCH = 500
+DASHBOARD_PAGE = 50  # workers per page of the dashboard's table
 
 
 class LoginRequired(Exception):
@@ -128,6 +131,18 @@ def _year(raw: str | None) -> int:
     except ValueError:
         year = utcnow().year
     return min(max(year, 2022), 2100)
+
+
+def _offset(raw: str | None) -> int:
+    """Where a page of a list starts: a whole number, the first page otherwise."""
+    try:
+        return min(max(int(raw or 0), 0), 10_000_000)
+    except ValueError:
+        return 0
+
+
+def _dashboard_order(raw: str | None) -> Order:
+    return next((o for o in DASHBOARD_ORDERS if o == raw), "national_number")
 
 
 def _web_caller(user: WebUser, organisation: str) -> Caller:
@@ -316,13 +331,28 @@ def build_router(  # noqa: PLR0915
         return render(request, "employers.html", companies=companies)
 
     @router.get("/employer/{en}", response_class=HTMLResponse)
-    def dashboard(request: Request, en: str, year: str | None = None) -> Response:
+    def dashboard(
+        request: Request,
+        en: str,
+        year: str | None = None,
+        offset: str | None = None,
+        order: str | None = None,
+    ) -> Response:
+        """The company's figures; the per-worker table is sorted and paged here, the audit
+        names the workers of the page shown."""
         user = _user(request)
         employer_id, role = _employer_access(container, user, en)
         y = _year(year)
+        sort = _dashboard_order(order)
         with container.uow() as uow:
             data = employer_dashboard(
-                uow.session, container.rules, employer_id, y, workers_limit=1000
+                uow.session,
+                container.rules,
+                employer_id,
+                y,
+                workers_limit=DASHBOARD_PAGE,
+                workers_offset=_offset(offset),
+                order=sort,
             )
             record_personal_data_access(
                 uow.session,
@@ -348,6 +378,8 @@ def build_router(  # noqa: PLR0915
             data=data,
             year=y,
             charts=charts,
+            order=sort,
+            page_size=DASHBOARD_PAGE,
         )
 
     @router.get("/employer/{en}/trainings/new", response_class=HTMLResponse)
@@ -655,6 +687,16 @@ def _charts(t: Translator, data: dict[str, Any]) -> dict[str, str]:
 def install(app: FastAPI, container: Container, counts: Callable[[], dict[str, int]]) -> None:
     render = Renderer(environment(), container)
     app.include_router(build_router(container, render, counts))
+    from ila.web import employer_records  # noqa: PLC0415 - it builds on this module
+
+    employer_records.install(app, container, render)
+    # the other sides' pages import this module's helpers: imported here, once it is loaded
+    from ila.web import counsellor, operator, provider  # noqa: PLC0415
+
+    for side in (counsellor, provider, operator):
+        app.include_router(side.build_router(container, render))
+    app.include_router(statement.build_router(container))
+    app.include_router(career.build_router(container, render))
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:

@@ -1,7 +1,7 @@
 """Scheduled jobs: the periodic work's next run, lease and last outcome
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-11-23 23:50:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import ila.db.base
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
