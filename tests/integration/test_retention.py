@@ -101,6 +101,7 @@ def test_the_shipped_rules_are_registered() -> None:
         "access.assertion_jtis",
         "access.tokens",
         "api.idempotency_keys",
+        "audit.consultation_log",
         "exchange.regional_trainings",
         "fla.register",
         "flows.fpie_computations",
@@ -119,6 +120,7 @@ def test_dry_run_then_run_destroys_what_is_due_with_proof(container: Container) 
         "api.idempotency_keys": (2, True),
         "access.tokens": (1, True),
         "access.assertion_jtis": (1, True),
+        "audit.consultation_log": (0, True),
         "exchange.regional_trainings": (0, True),
         "fla.register": (0, False),
         "flows.fpie_computations": (0, True),
@@ -151,7 +153,7 @@ def test_dry_run_then_run_destroys_what_is_due_with_proof(container: Container) 
     assert keys.details["window"]["before"] == (AT - timedelta(days=30)).isoformat()
     assert keys.details["digest"] == real.outcomes[2].digest
     assert keys.legal_context is not None
-    assert [o.proof_seq for o in real.outcomes] == [1, 2, 3, None, None, None]
+    assert [o.proof_seq for o in real.outcomes] == [1, 2, 3, None, None, None, None]
 
     again = run_retention(container, registry, at=AT)
     assert again.destroyed == 0

@@ -89,7 +89,7 @@ _MOVE_HEAD = (
 _INSERT_EVENTS = insert(_EVENTS)
 
 
-def _lock_head(session: Session) -> tuple[int, str]:
+def lock_head(session: Session) -> tuple[int, str]:
     """Lock the chain head for the rest of the transaction and return (seq, hash). On SQLite
     the lock is taken by a (no-op) write: a deferred transaction that only read the head would
     race another writer to upgrade its shared lock."""
@@ -114,7 +114,7 @@ def append_entries(session: Session, entries: Sequence[Mapping[str, Any]]) -> li
     chain columns. This is the only way rows enter ``audit_events``."""
     if not entries:
         return []
-    seq, prev = _lock_head(session)
+    seq, prev = lock_head(session)
     rows: list[dict[str, Any]] = []
     normalised: dict[int, dict[str, Any]] = {}  # a list read shares one details dict
     for entry in entries:
@@ -306,6 +306,26 @@ def chain_head(session: Session) -> tuple[int, str]:
     return (0, GENESIS) if row is None else (row.seq, row.entry_hash)
 
 
+def chain_base(session: Session) -> tuple[int, str]:
+    """Where the chain starts: the last entry retention destroyed (``seq``, hash), or
+    ``(0, GENESIS)`` when nothing was ever destroyed."""
+    row = session.execute(
+        select(AuditChainHead.base_seq, AuditChainHead.base_hash).where(AuditChainHead.id == 1)
+    ).first()
+    return (0, GENESIS) if row is None else (row.base_seq, row.base_hash)
+
+
+def names_base(fields: Mapping[str, Any], base_seq: int, base_hash: str) -> bool:
+    """Whether an entry is the proof of the destruction that moved the chain's base there."""
+    details = fields.get("details") or {}
+    return (
+        fields.get("resource") == "retention"
+        and fields.get("action") == "destroy"
+        and details.get("base_seq") == base_seq
+        and details.get("base_hash") == base_hash
+    )
+
+
 # --- verification ----------------------------------------------------------------------------
 
 
@@ -359,18 +379,30 @@ def verify_chain(
     resynchronises on the stored row, so every broken place is listed; the first is the one
     to investigate."""
     report = ChainReport()
-    pending = {a.seq: a for a in anchors}
-    expected, prev = 1, GENESIS
+    anchors = list(anchors)
+    base_seq, base_hash = chain_base(session)
+    # a chain whose oldest part retention destroyed starts after a signed checkpoint, and an
+    # entry of the chain proves that destruction (ila.audit.pruning)
+    base_anchored = base_seq == 0 or any(
+        a.seq == base_seq and a.entry_hash == base_hash for a in anchors
+    )
+    base_proven = base_seq == 0
+    pending = {a.seq: a for a in anchors if a.seq > base_seq}
+    expected, prev = base_seq + 1, base_hash
     before: tuple[int, int, str] | None = None  # the previous row's seq, id, prev_hash
     columns = [AuditEvent.id, AuditEvent.prev_hash, AuditEvent.entry_hash] + [
         getattr(AuditEvent, name) for name in HASHED_FIELDS
     ]
     result = session.execute(
-        select(*columns).order_by(AuditEvent.seq).execution_options(yield_per=batch)
+        select(*columns)
+        .where(AuditEvent.seq > base_seq)
+        .order_by(AuditEvent.seq)
+        .execution_options(yield_per=batch)
     )
     for row in result:
         report.entries += 1
         fields: Mapping[str, Any] = dict(row._mapping)
+        base_proven = base_proven or names_base(fields, base_seq, base_hash)
         if row.seq > expected:
             if row.prev_hash == prev:
                 report.problems.append(
@@ -425,6 +457,24 @@ def verify_chain(
         expected, prev = row.seq + 1, row.entry_hash
         before = (row.seq, row.id, row.prev_hash)
     report.last_seq = expected - 1
+    _check_end(session, report, prev, pending)
+    if not (base_anchored and base_proven):
+        why = "no authentic checkpoint signs it" if not base_anchored else "no proof entry names it"
+        report.problems.append(
+            ChainProblem(
+                base_seq,
+                "deleted",
+                f"the chain starts after entry {base_seq} but {why} "
+                "(entries destroyed outside the retention job)",
+            )
+        )
+    return report
+
+
+def _check_end(
+    session: Session, report: ChainReport, prev: str, pending: Mapping[int, Anchor]
+) -> None:
+    """The end of the walk against the head row, and the checkpoints beyond it."""
     head_seq, head_hash = chain_head(session)
     if head_seq > report.last_seq:
         report.problems.append(
@@ -452,4 +502,3 @@ def verify_chain(
                 f"signed checkpoint {anchor.checkpoint_id} covers an entry that is no longer there",
             )
         )
-    return report

@@ -56,6 +56,13 @@ class AuditChainHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer, nullable=False)
     entry_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    # where the chain starts once retention destroyed its oldest part: the last destroyed
+    # entry's seq and hash (0 and the genesis hash before any); it must be a signed
+    # checkpoint's position, named by the proof entry of that destruction (ila.audit.pruning)
+    base_seq: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    base_hash: Mapped[str] = mapped_column(
+        String(64), nullable=False, default="0" * 64, server_default="0" * 64
+    )
 
 
 class AuditCheckpoint(Base):

@@ -69,6 +69,9 @@ class RetentionRule:
     # a calendar period (years, months: ``P10Y`` of an authorisation) that ``keep`` can only
     # approximate: the cutoff of a run at a given moment
     calendar_cutoff: Callable[[datetime], datetime] | None = None
+    # a destruction that is not "delete the due rows" (the audit chain is cut only at a
+    # signed checkpoint: ila.audit.pruning); called instead of the generic delete
+    prune: Callable[[Session, RetentionRule, datetime, bool, str], RuleOutcome] | None = None
 
     def cutoff(self, at: datetime) -> datetime:
         """Rows whose ``time_column`` is before this moment are due at ``at``."""
@@ -151,6 +154,8 @@ def apply_rule(
     cutoff = rule.cutoff(at)
     if rule.not_before is not None and at < rule.not_before:
         return RuleOutcome(rule.name, cutoff, 0, digest_of(rule.model.__tablename__, []), False)
+    if rule.prune is not None:
+        return rule.prune(session, rule, at, dry_run, actor)
     rows = _due(session, rule, cutoff)
     digest = digest_of(rule.model.__tablename__, rows)
     if dry_run or not rows:

@@ -17,9 +17,10 @@ What each category is in this platform:
     (``ila.flows.retention``), whose period must equal this one (:func:`period_of` is checked
     against the flow's rules by the tests).
 ``consultation_log``
-    who consulted what: entries of the hash-chained audit trail. They are kept: destroying
-    chained entries needs pruning the chain's oldest part behind a signed checkpoint, not built
-    (nothing is due before ten years after the first entry). See docs/audit.md.
+    who consulted or changed what: the entries of the hash-chained audit trail, destroyed by
+    cutting the chain at the newest signed checkpoint older than the period
+    (``audit.consultation_log``, :mod:`ila.audit.pruning`). The trail is one chain: the longest
+    period any authorisation gives the log applies to all of it.
 ``career_break_possibilities``
     ``P0D``: never stored (the lookup commits nothing; a test reads every table).
 """
@@ -34,6 +35,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement
 
 from ila.access.domain import local_date
+from ila.audit.models import AuditEvent
+from ila.audit.pruning import prune_chain
 from ila.audit.retention import Dependent, RetentionRegistry, RetentionRule
 from ila.exchange.domain import Authorisation, Retention, parse_authorisations
 from ila.exchange.service import AUTHORISATIONS_FILE
@@ -51,7 +54,7 @@ CAREER_BREAK = "career_break_possibilities"
 CATEGORIES: dict[str, str] = {
     REGIONAL_TRAININGS: "rule exchange.regional_trainings",
     FPIE_CALCULATION: "rule flows.fpie_computations (ila.flows.retention)",
-    CONSULTATION_LOG: "kept in the hash-chained audit trail (chain pruning not built)",
+    CONSULTATION_LOG: "rule audit.consultation_log (the audit chain cut at a signed checkpoint)",
     CAREER_BREAK: "never stored (P0D)",
 }
 """Every retention category an authorisation may name, and how the platform honours it."""
@@ -134,5 +137,22 @@ def register_retention(
                 Dependent(TrainingVersion, "training_id"),
             ),
             calendar_cutoff=calendar_cutoff(period),
+        )
+    )
+    log = period_of(CONSULTATION_LOG, auths)
+    registry.register(
+        RetentionRule(
+            name="audit.consultation_log",
+            category=CONSULTATION_LOG,
+            destroys="the oldest entries of the audit trail (who consulted or changed what), up "
+            "to the newest signed checkpoint older than the period; the chain then starts there",
+            keep=timedelta(days=log.years * 366 + log.months * 31 + log.days),
+            keep_text=f"{log} after the entry",
+            legal_source=_sources(CONSULTATION_LOG, auths),
+            model=AuditEvent,
+            time_column="occurred_at",
+            identifying=("seq", "entry_hash"),
+            calendar_cutoff=calendar_cutoff(log),
+            prune=prune_chain,
         )
     )
