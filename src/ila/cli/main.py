@@ -6,6 +6,7 @@ Each feature's commands live in their own module (``ila.cli.<feature>``) and are
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import sys
 from pathlib import Path
@@ -317,8 +318,13 @@ def serve(
             from ila.jobs.schedule import start_embedded
 
             scheduler = start_embedded(c)
+        web = create_app(c)
+        # start-up objects (modules, rules, templates) leave the cyclic collector's scans:
+        # shorter collection pauses while serving
+        gc.collect()
+        gc.freeze()
         try:
-            uvicorn.run(create_app(c), host=bind_host, port=bind_port, log_level="warning")
+            uvicorn.run(web, host=bind_host, port=bind_port, log_level="warning")
         finally:
             if scheduler is not None:
                 thread, stop = scheduler
