@@ -11,8 +11,11 @@ document), next to two floors measured in the same run on the same file:
     .venv/bin/python bench/xml_ingest.py --records 20000 --db both          # smoke, ~1 min
 
 The end-to-end run happens in a fresh child process (``--phase e2e``) whose RSS is sampled
-every 50 ms with psutil: its peak is the channel's, not the benchmark's. PostgreSQL uses its own
-database ``ila_bench_xml``, never the test database. The figures are printed as Markdown.
+every 50 ms with psutil: its peak is the channel's, not the benchmark's. It also reports its CPU
+seconds (all threads) and, on PostgreSQL, those of the server backends that served it, since
+wall times on a shared machine say little. ``--chunk-size`` sets ``ILA_BATCH_CHUNK_SIZE`` for
+the run. PostgreSQL uses its own database ``ila_bench_xml``, never the test database. The
+figures are printed as Markdown, with the load average before and after.
 """
 
 from __future__ import annotations
@@ -260,8 +263,24 @@ def e2e(url: str, path: Path, spool: Path, chunk: int) -> dict[str, Any]:
             "total": batch.total,
         }
     finished = time.perf_counter()
+    cpu = time.process_time()  # this process, every thread
+    server_cpu = None
+    if c.engine.dialect.name == "postgresql":  # the backends of this process's connections
+        with c.engine.connect() as conn:
+            pids = conn.scalars(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            ).all()
+        server_cpu = 0.0
+        for pid in pids:
+            try:
+                times = psutil.Process(pid).cpu_times()
+            except psutil.Error:
+                continue
+            server_cpu += times.user + times.system
     c.close()
     return figures | {
+        "cpu": cpu,
+        "server_cpu": server_cpu,
         "submit": submitted - started,
         "work": worked - submitted,
         "result": finished - worked,
@@ -331,14 +350,17 @@ def bench(db: str, records: int, chunk: int) -> dict[str, Any]:
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| backend | records | file | end to end | records/s | floor: iterparse+XSD | "
-        "floor: bulk load | e2e vs slower floor | peak RSS |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| backend | records | file | end to end | records/s | CPU: ingest process "
+        "(+ PostgreSQL backends) | floor: iterparse+XSD | floor: bulk load | "
+        "e2e vs slower floor | peak RSS |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     lines.extend(
         f"| {r['db']} | {r['records']:,} | {r['file_mib']:.0f} MiB | {r['wall']:.1f} s "
         f"(submit {r['submit']:.1f}, work {r['work']:.1f}, result {r['result']:.1f}) | "
-        f"{r['records'] / r['wall']:,.0f} | {r['floor_parse']:.1f} s | "
+        f"{r['records'] / r['wall']:,.0f} | {r['cpu']:.1f} s"
+        + (f" (+ {r['server_cpu']:.1f} s)" if r.get("server_cpu") is not None else "")
+        + f" | {r['floor_parse']:.1f} s | "
         f"{r['floor_load']:.1f} s | {100 * r['ratio']:.0f} % | {r['peak_rss_mib']:.0f} MiB |"
         for r in rows
     )
@@ -359,6 +381,7 @@ def main() -> None:
         print(json.dumps(e2e(args.url, args.file, args.spool, args.chunk_size)))
         return
     dbs = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    load_before = os.getloadavg()
     rows = []
     for db in dbs:
         row = bench(db, args.records, args.chunk_size)
@@ -366,7 +389,8 @@ def main() -> None:
         rows.append(row)
     print(
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}"
+        f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+        f"load average (1 min) {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after"
     )
     print(markdown(rows))
 

@@ -286,7 +286,10 @@ def append_deferred(session: Session) -> None:
     if not pending:
         return
     connection = session.connection()
-    if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
+    # the pipelined commit ends the database transaction: only for a session that owns it
+    # (inside a savepoint of someone else's transaction — a test's — the entries are appended)
+    own = not connection.in_nested_transaction()
+    if own and connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
         from psycopg import Connection  # noqa: PLC0415 - PostgreSQL only
 
         driver = cast(Connection[Any], connection.connection.driver_connection)

@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select, text
 from sqlalchemy.orm import Session
 
 from ila.access.audit import record_personal_data_access
 from ila.access.domain import Acting, Caller, ProviderKind, Scope
 from ila.access.models import Mandate
 from ila.access.service import acting_for
-from ila.batch.bulk import insert_rows, is_postgresql, next_ids
+from ila.batch.bulk import among, insert_rows, is_postgresql, next_ids
 from ila.batch.models import SenderRecord
 from ila.batch.xmlfile import (
     Header,
@@ -50,8 +50,25 @@ from ila.trainings.service import (
 )
 
 _PROVIDER_STATUSES = frozenset({Status.PLANNED, Status.FOLLOWED})
+# enum members read once (a member looked up on its class costs a descriptor call per record)
+_TRAINING_PROVIDER = ProviderKind.TRAINING_PROVIDER
+_BY_PROVIDER, _BY_EMPLOYER = Source.PROVIDER, Source.EMPLOYER
+_TRAININGS_WRITE = Scope.EMPLOYER_TRAININGS_WRITE
+_CREATE = Operation.CREATE.value
 _NO_EMPLOYMENT = "no employment of this worker with this employer"
-_IN_CLAUSE = 900  # parameters per IN (...) list, under SQLite's limit
+_REMEMBERED = 200_000  # persons remembered across chunks, at most
+_PRIOR_PG = text(
+    "SELECT s.record_id, s.digest, s.training_id, s.version "
+    "FROM unnest(CAST(:ids AS varchar[])) AS u(rid) CROSS JOIN LATERAL ("
+    " SELECT record_id, digest, training_id, version FROM batch_sender_records"
+    " WHERE sender = :sender AND record_id = u.rid LIMIT 1) AS s"
+)
+_EXISTING_PG = text(
+    "SELECT t.sender_record_id "
+    "FROM unnest(CAST(:ids AS varchar[])) AS u(rid) CROSS JOIN LATERAL ("
+    " SELECT sender_record_id FROM trainings"
+    " WHERE sender = :sender AND sender_record_id = u.rid LIMIT 1) AS t"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +153,9 @@ class Applier:
     _kinds: dict[int, ProviderKind | None] = field(default_factory=dict)
     _day_minutes: dict[int, int] = field(default_factory=dict)
     _numbers: dict[str, str | DomainError] = field(default_factory=dict)
+    _persons: dict[str, int] = field(default_factory=dict)
+    _employers_of: dict[int, set[int]] = field(default_factory=dict)
+    _not_employed: set[tuple[int, int]] = field(default_factory=set)  # in this chunk
 
     # --- authorisation -----------------------------------------------------------------------
 
@@ -189,6 +209,46 @@ class Applier:
             raise found
         return found
 
+    def find_persons(self, session: Session, numbers: set[str]) -> None:
+        """Look up, in one statement, the persons of ``numbers`` not seen yet in this batch
+        and the employers they work for. A person found is remembered with its employers for
+        the rest of the batch; one not found is looked up again in the next chunk."""
+        self._not_employed.clear()
+        unknown = sorted(n for n in numbers if n not in self._persons)
+        if len(self._persons) + len(unknown) > _REMEMBERED:
+            self._persons.clear()
+            self._employers_of.clear()
+            unknown = sorted(numbers)
+        for among_them in among(session, Person.national_number, unknown):
+            for person_id, number, employer_id in session.execute(
+                select(Person.id, Person.national_number, Employment.employer_id)
+                .outerjoin(Employment, Employment.person_id == Person.id)
+                .where(among_them)
+            ):
+                self._persons[number] = person_id
+                employers = self._employers_of.setdefault(person_id, set())
+                if employer_id is not None:
+                    employers.add(employer_id)
+
+    def employed(self, session: Session, number: str, employer_id: int) -> int | None:
+        """The person of ``number`` if employed by ``employer_id`` (found by
+        :meth:`find_persons`; an employment not seen then is looked up now, once a chunk)."""
+        person_id = self._persons.get(number)
+        if person_id is None or (person_id, employer_id) in self._not_employed:
+            return None
+        employers = self._employers_of.setdefault(person_id, set())
+        if employer_id not in employers:
+            found = session.scalar(
+                select(Employment.id)
+                .where(Employment.person_id == person_id, Employment.employer_id == employer_id)
+                .limit(1)
+            )
+            if found is None:
+                self._not_employed.add((person_id, employer_id))
+                return None
+            employers.add(employer_id)
+        return person_id
+
     def day_minutes(self, session: Session, employer_id: int) -> int:
         if employer_id not in self._day_minutes:
             minutes = session.scalar(
@@ -222,41 +282,41 @@ class _Chunk:
 
     def _prefetch(self) -> None:
         ids = [r.record_id for r in self.chunk if r.command is not None and r.record_id]
-        self.prior: dict[str, SenderRecord] = {}
+        self.prior: dict[str, tuple[str, int | None, int | None]] = {}
         self.existing: set[str] = set()
-        for part in _parts(ids):
-            for sr in self.s.scalars(
-                select(SenderRecord).where(
-                    SenderRecord.sender == self.sender, SenderRecord.record_id.in_(part)
-                )
-            ):
-                self.prior[sr.record_id] = sr
-            self.existing.update(
-                self.s.scalars(
-                    select(Training.sender_record_id).where(
-                        Training.sender == self.sender, Training.sender_record_id.in_(part)
+        if is_postgresql(self.s):
+            # one probe of the unique index (sender, record id) per id, whatever the
+            # statistics say: "= ANY(:ids)" under a generic plan filtered every row of the
+            # sender against the whole list (seconds per chunk once a sender has 100,000 rows)
+            given = {"sender": self.sender, "ids": ids}
+            for rid, digest, training_id, version in self.s.execute(_PRIOR_PG, given):
+                self.prior[rid] = (digest, training_id, version)
+            self.existing.update(self.s.scalars(_EXISTING_PG, given))
+        else:
+            sr = SenderRecord
+            for among_ids in among(self.s, sr.record_id, ids):
+                for rid, digest, training_id, version in self.s.execute(
+                    select(sr.record_id, sr.digest, sr.training_id, sr.version).where(
+                        sr.sender == self.sender, among_ids
+                    )
+                ):
+                    self.prior[rid] = (digest, training_id, version)
+            for among_ids in among(self.s, Training.sender_record_id, ids):
+                self.existing.update(
+                    self.s.scalars(
+                        select(Training.sender_record_id).where(
+                            Training.sender == self.sender, among_ids
+                        )
                     )
                 )
-            )
-        workers = {
-            r.command.worker for r in self.chunk if isinstance(r.command, TrainingCreate | RightSet)
-        }
-        self.persons: dict[str, int] = {}
-        for part in _parts(sorted(workers)):
-            for pid, number in self.s.execute(
-                select(Person.id, Person.national_number).where(Person.national_number.in_(part))
-            ):
-                self.persons[number] = pid
-        self.employed: set[tuple[int, int]] = set()
-        for part in _parts(sorted(self.persons.values())):
-            self.employed.update(
-                (p, e)
-                for p, e in self.s.execute(
-                    select(Employment.person_id, Employment.employer_id)
-                    .where(Employment.person_id.in_(part))
-                    .distinct()
-                )
-            )
+        numbers: set[str] = set()
+        for r in self.chunk:
+            if isinstance(r.command, TrainingCreate):
+                try:
+                    numbers.add(self.a.national_number(r.command.worker))
+                except DomainError:
+                    continue  # rejected with the record
+        self.a.find_persons(self.s, numbers)
 
     def apply(self) -> list[Outcome]:
         self._prefetch()
@@ -292,8 +352,7 @@ class _Chunk:
             training_id = earlier.training_id if earlier else None
             version = earlier.version if earlier else None
         elif rid in self.prior:
-            sr = self.prior[rid]
-            earlier_digest, training_id, version = sr.digest, sr.training_id, sr.version
+            earlier_digest, training_id, version = self.prior[rid]
         else:
             return None
         if earlier_digest != digest:
@@ -334,9 +393,9 @@ class _Chunk:
     # --- trainings ---------------------------------------------------------------------------
 
     def _create(self, record: Record, c: TrainingCreate) -> Outcome | None:
-        acting = self.a.acting(self.s, c.employer, Scope.EMPLOYER_TRAININGS_WRITE)
-        provider = self.a.mandate_kind(self.s, acting) is ProviderKind.TRAINING_PROVIDER
-        source = Source.PROVIDER if provider else Source.EMPLOYER
+        acting = self.a.acting(self.s, c.employer, _TRAININGS_WRITE)
+        provider = self.a.mandate_kind(self.s, acting) is _TRAINING_PROVIDER
+        source = _BY_PROVIDER if provider else _BY_EMPLOYER
         if provider and c.data.status not in _PROVIDER_STATUSES:
             raise ValidationError(
                 "a training provider registers planned or followed trainings only",
@@ -345,8 +404,8 @@ class _Chunk:
             )
         c.data.validate()
         number = self.a.national_number(c.worker)
-        person_id = self.persons.get(number)
-        if person_id is None or (person_id, acting.employer_id) not in self.employed:
+        person_id = self.a.employed(self.s, number, acting.employer_id)
+        if person_id is None:
             raise NotFound(_NO_EMPLOYMENT, field="worker")
         rid = str(record.record_id)
         if rid in self.existing:
@@ -399,41 +458,45 @@ class _Chunk:
         trainings: Table = Training.__table__  # type: ignore[assignment]
         if is_postgresql(self.s):
             ids = next_ids(self.s, trainings, len(rows))
-            insert_rows(self.s, trainings, [{"id": i, **r} for i, r in zip(ids, rows, strict=True)])
+            for i, row in zip(ids, rows, strict=True):
+                row["id"] = i
+            insert_rows(self.s, trainings, rows)
         else:
             insert_rows(self.s, trainings, rows)
             created: dict[str, int] = {}
-            for part in _parts([r["sender_record_id"] for r in rows]):
+            for among_ids in among(
+                self.s, Training.sender_record_id, [r["sender_record_id"] for r in rows]
+            ):
                 created.update(
                     (rid, tid)
                     for tid, rid in self.s.execute(
                         select(Training.id, Training.sender_record_id).where(
-                            Training.sender == self.sender, Training.sender_record_id.in_(part)
+                            Training.sender == self.sender, among_ids
                         )
                     )
                 )
             ids = [created[str(r["sender_record_id"])] for r in rows]
+        first = {
+            "version": 1,
+            "operation": _CREATE,
+            "recorded_at": now,
+            "superseded_at": None,
+            "recorded_by": self.a.actor,
+            "reason": None,
+            "cancelled": False,
+        }
         insert_rows(
             self.s,
             TrainingVersion.__table__,  # type: ignore[arg-type]
             [
-                {
-                    "training_id": training_id,
-                    "version": 1,
-                    "operation": Operation.CREATE.value,
-                    "recorded_at": now,
-                    "superseded_at": None,
-                    "recorded_by": self.a.actor,
-                    "reason": None,
-                    "cancelled": False,
-                    **p.content,
-                }
+                {"training_id": training_id, **first, **p.content}
                 for training_id, p in zip(ids, self.pending, strict=True)
             ],
         )
         # the same thin events as record_training, in the chunk's transaction (outbox)
-        self.s.execute(
-            insert(OutboxEvent),
+        insert_rows(
+            self.s,
+            OutboxEvent.__table__,  # type: ignore[arg-type]
             [
                 {
                     "event_id": new_event_id(),
@@ -581,7 +644,3 @@ class _Chunk:
                 for r, o in self.new_ids
             ],
         )
-
-
-def _parts(values: Sequence[Any]) -> list[Sequence[Any]]:
-    return [values[i : i + _IN_CLAUSE] for i in range(0, len(values), _IN_CLAUSE)]

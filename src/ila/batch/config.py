@@ -19,7 +19,7 @@ class BatchSettings(BaseSettings):
         default=2 * 1024**3, ge=1024, description="Largest batch file accepted (bytes)."
     )
     chunk_size: int = Field(
-        default=2000,
+        default=10_000,
         ge=1,
         le=100_000,
         description="Records applied per transaction (with their results and the checkpoint).",

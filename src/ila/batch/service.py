@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ila.access.domain import Caller, Scope, parse_scopes, scopes_text
+from ila.audit.chain import append_deferred, defer_appends
 from ila.batch.apply import Applier, Outcome
 from ila.batch.bulk import insert_rows
 from ila.batch.config import BatchSettings
@@ -416,6 +417,7 @@ class _Run:
             return done
         with self.container.uow() as uow:
             s = uow.session
+            defer_appends(s)  # the chunk's audit rows are chained with its commit (ADR 0019)
             outcomes = applier.apply(s, chunk)
             insert_rows(
                 s,
@@ -431,6 +433,7 @@ class _Run:
                 unchanged=Batch.unchanged + _count(outcomes, "unchanged"),
                 rejected=Batch.rejected + _count(outcomes, "rejected"),
             )
+            append_deferred(s)  # on PostgreSQL this commits: nothing may follow
             uow.commit()
         if self.on_chunk is not None:
             self.on_chunk(last)

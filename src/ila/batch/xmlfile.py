@@ -8,10 +8,13 @@ UTF-8 only, and a size limit checked before reading."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import queue
 import re
+import threading
 from collections.abc import Generator, Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -412,9 +415,101 @@ def scan(path: Path, max_bytes: int) -> tuple[Header, int]:
     return header, count
 
 
-def records(path: Path, max_bytes: int, *, after: int = 0) -> Iterator[Record]:
+def records(
+    path: Path, max_bytes: int, *, after: int = 0, read_ahead: bool = True
+) -> Iterator[Record]:
     """Every record with its command or error; those up to ``after`` (a checkpoint) are
-    skipped without validating them."""
-    for item in read(path, max_bytes, validate_after=after):
-        if isinstance(item, Record) and item.seq > after:
-            yield item
+    skipped without validating them. With ``read_ahead``, the file is read, validated and
+    converted in a thread a few blocks ahead of the caller, so that reading overlaps the
+    caller's database round trips (lxml's parser and XSD validator release the GIL)."""
+    items = (
+        item
+        for item in read(path, max_bytes, validate_after=after)
+        if isinstance(item, Record) and item.seq > after
+    )
+    with _fewer_collections():
+        if not read_ahead:
+            yield from items
+            return
+        yield from _ahead(items)
+
+
+_GC_THRESHOLD = 50_000
+_gc_lock = threading.Lock()
+_gc_users = 0
+_gc_saved: tuple[int, ...] = ()
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """While records are read and applied, the cyclic garbage collector runs after 50,000
+    allocations instead of 700: each record allocates dozens of objects that plain reference
+    counting frees, and every collection walked the whole heap of the process (~20 % of a
+    batch's CPU). Memory stays flat (a collection still runs every few hundred records); the
+    previous thresholds come back when the last reader in the process ends."""
+    global _gc_users, _gc_saved  # noqa: PLW0603 - one setting for the process
+    with _gc_lock:
+        if _gc_users == 0:
+            _gc_saved = gc.get_threshold()
+            gc.set_threshold(max(_GC_THRESHOLD, _gc_saved[0]), *_gc_saved[1:])
+        _gc_users += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_users -= 1
+            if _gc_users == 0:
+                gc.set_threshold(*_gc_saved)
+
+
+_BLOCK = 500  # records handed over at a time
+_BLOCKS_AHEAD = 8  # at most this many blocks read ahead: memory stays flat
+
+
+def _ahead(items: Iterator[Record]) -> Iterator[Record]:
+    """``items`` produced by a thread, in blocks; its exception is raised here, after the
+    records read before it. Closing this generator stops the thread."""
+    blocks: queue.Queue[list[Record] | BaseException | None] = queue.Queue(_BLOCKS_AHEAD)
+    stop = threading.Event()
+
+    def put(item: list[Record] | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                blocks.put(item, timeout=0.1)
+            except queue.Full:
+                continue
+            else:
+                return True
+        return False
+
+    def produce() -> None:
+        block: list[Record] = []
+        try:
+            for item in items:
+                block.append(item)
+                if len(block) >= _BLOCK:
+                    if not put(block):
+                        return
+                    block = []
+        except BaseException as exc:  # handed to the consumer, raised there
+            if not block or put(block):
+                put(exc)
+            return
+        finally:
+            items.close()  # type: ignore[attr-defined]
+        if not block or put(block):
+            put(None)
+
+    reader = threading.Thread(target=produce, name="ila-batch-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            got = blocks.get()
+            if got is None:
+                return
+            if isinstance(got, BaseException):
+                raise got
+            yield from got
+    finally:
+        stop.set()
+        reader.join()
