@@ -122,6 +122,9 @@ def main() -> None:
             f"/employer/{en}?year={year}&order=expiring&offset=2500"
         ),
         "a worker's account (employer view)": f"/employer/{en}/worker/{worker}?year={year}",
+        "training rights (first page of 100 workers)": f"/employer/{en}/rights?year={year}",
+        "trainings of the company (first page of 50)": f"/employer/{en}/trainings",
+        "XML batches (upload form and recent batches)": f"/employer/{en}/batches",
         "trainings to verify": f"/employer/{en}/verify",
         "register a training (form)": f"/employer/{en}/trainings/new",
     }
