@@ -17,6 +17,7 @@ from ila.demo.generator import (
 from ila.identity.service import find_employer
 from ila.trainings.service import TrainingFilter, employer_trainings
 from ila.web.auth import FOREM
+from ila.web.i18n import Translator
 from ila.web.staff import grant_staff, revoke_staff
 from tests.browser.conftest import Site, choose_language, demo_login, oidc_login
 from tests.builders import fake_niss
@@ -105,3 +106,35 @@ def test_a_counsellor_logging_in_with_openid_connect_is_the_operators_assignment
     assert DEMO_MULTI_EMPLOYER_NISS in dossiers.inner_text()
     revoke_staff(demo.container.uow(), staff_id, actor="test:operator")
     assert page.goto(f"{demo.base}/counsellor").status == 404
+
+
+@pytest.mark.parametrize("language", ["de", "fr"])
+def test_the_operator_names_a_first_access_administrator_who_logs_in(
+    page: Page, demo: Site, language: str
+) -> None:
+    """The operator (demo persona) names the access administrator of a company; that person,
+    logging in through the real OpenID provider, manages the company's access; once revoked,
+    the page is as unknown."""
+    t = Translator(language)
+    admin = fake_niss(741 if language == "de" else 742, birth="810101")
+    choose_language(page, demo, language)
+    demo_login(page, demo, f"{t.gettext('Demo')}: {t.gettext('Operator')}")
+    page.goto(f"{demo.base}/operator/access")
+    page.get_by_label(t.gettext("Enterprise number of the company")).fill(DEMO_EMPLOYER_CONSULTING)
+    page.get_by_label(t.gettext("National number")).fill(admin)
+    page.get_by_role("button", name=t.gettext("Grant")).click()
+    page.wait_for_load_state()
+    admins = page.get_by_role("table", name=t.gettext("Current access administrators"))
+    assert admin in admins.inner_text()
+    page.context.clear_cookies()
+    choose_language(page, demo, language)
+    oidc_login(page, demo, admin, link=t.gettext("Log in with the federal authentication service"))
+    assert page.goto(f"{demo.base}/employer/{DEMO_EMPLOYER_CONSULTING}/access").status == 200
+    page.context.clear_cookies()
+    choose_language(page, demo, language)
+    demo_login(page, demo, f"{t.gettext('Demo')}: {t.gettext('Operator')}")
+    page.goto(f"{demo.base}/operator/access")
+    label = f"{t.gettext('Revoke')}: {admin} ({DEMO_EMPLOYER_CONSULTING})"
+    page.get_by_role("button", name=label).click()
+    page.wait_for_load_state()
+    assert admin not in page.locator("main").inner_text()

@@ -1,6 +1,6 @@
 """The employer's records in Chromium: set a worker's training right (the computed value stays
 visible), rectify then cancel a training and read its history, upload an example XML batch
-and follow it to "done" with its per-record results — in French, English and Dutch."""
+and follow it to "done" with its per-record results — in French, English, German and Dutch."""
 
 from __future__ import annotations
 
@@ -97,7 +97,11 @@ def _set_a_right(page: Page, site: Site, t: Translator, niss: str) -> None:
     assert found == {"rights": [], "trainings": [], "batches": []}
 
 
-def test_rectify_then_cancel_a_training_and_read_its_history(page: Page, site: Site) -> None:
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_rectify_then_cancel_a_training_and_read_its_history(
+    page: Page, site: Site, language: str
+) -> None:
+    t = Translator(language)
     with site.container.uow() as uow:
         employer_id = find_employer(uow.session, EN).id
         training, version, niss = next(
@@ -107,30 +111,32 @@ def test_rectify_then_cancel_a_training_and_read_its_history(page: Page, site: S
             )
             if tr.source == Source.EMPLOYER.value and v.version == 1
         )
-    demo_login(page, site, "Demo: Employer HR")
+    choose_language(page, site, language)
+    demo_login(page, site, f"{t.gettext('Demo')}: {t.gettext('Employer HR')}")
     page.goto(f"{site.base}/employer/{EN}")
-    page.get_by_role("link", name="Trainings of the company").click()
-    page.get_by_label("National number").fill(niss)
-    page.get_by_role("button", name="Show").click()
+    page.get_by_role("link", name=t.gettext("Trainings of the company")).click()
+    page.get_by_label(t.gettext("National number")).fill(niss)
+    page.get_by_role("button", name=t.gettext("Show")).click()
     page.wait_for_load_state()
     page.locator(f'a[href$="/trainings/{training.id}"]').click()
     page.wait_for_load_state()
     assert page.get_by_role("heading", level=1).inner_text().startswith(version.title)
-    page.get_by_label("Title", exact=True).fill(f"{version.title} (rectified)")
-    page.get_by_label("Reason", exact=True).fill("the title was incomplete")
-    page.get_by_role("button", name="Rectify").click()
+    page.get_by_label(t.gettext("Title"), exact=True).fill(f"{version.title} (rectified)")
+    page.get_by_label(t.gettext("Reason"), exact=True).fill("the title was incomplete")
+    page.get_by_role("button", name=t.gettext("Rectify")).click()
     page.wait_for_load_state()
-    assert "rectified" in page.get_by_role("status").first.inner_text()
+    rectified = t.gettext("The training was rectified; the earlier version stays in the history.")
+    assert page.get_by_role("status").first.inner_text() == rectified
     assert page.locator("table.history tbody tr").count() == 2
-    page.get_by_label("Reason for cancelling").fill("registered twice")
-    page.get_by_role("button", name="Cancel this training").click()
+    page.get_by_label(t.gettext("Reason for cancelling")).fill("registered twice")
+    page.get_by_role("button", name=t.gettext("Cancel this training")).click()
     page.wait_for_load_state()
     history = page.locator("table.history tbody tr")
     assert history.count() == 3
     assert "registered twice" in history.first.inner_text()
     assert "the title was incomplete" in history.nth(1).inner_text()
-    assert page.locator("dd.state").inner_text() == "cancelled"
-    assert page.get_by_role("button", name="Rectify").count() == 0
+    assert page.locator("dd.state").inner_text() == t.gettext("cancelled")
+    assert page.get_by_role("button", name=t.gettext("Rectify")).count() == 0
     with site.container.uow() as uow:
         current = current_version(uow.session, training.id)
         assert (current.version, current.cancelled) == (3, True)

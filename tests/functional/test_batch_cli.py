@@ -3,6 +3,7 @@ watched inbox of a sender (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from pathlib import Path
@@ -12,6 +13,8 @@ from lxml import etree
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from ila.batch.config import BatchSettings
+from ila.batch.jobs import run_worker
 from ila.batch.xmlfile import RESULT_XSD, schema
 from ila.bootstrap import Container
 from ila.cli.main import app
@@ -150,3 +153,22 @@ def test_queue_on_postgresql(people: str, world: str, tmp_path: Path) -> None:
             assert conn.scalar(text("SELECT count(*) FROM procrastinate_jobs")) == 0
     finally:
         engine.dispose()
+
+
+def test_a_worker_started_where_an_event_loop_runs(
+    people: str, world: str, app_container: Container
+) -> None:
+    """An embedding program's thread already runs an event loop (the browser tests' Playwright
+    does): the worker runs its own loop in a thread of its own and processes the queue."""
+    if not world.startswith("postgresql"):
+        pytest.skip("SQLite has no queue: batches run in-process")
+    example = str(EXAMPLES / "submission-trainings.xml")
+    code, out, err = _run("batch", "submit", example, "--sender", people, "--json")
+    assert code == 0, err
+    ticket = json.loads(out)["ticket"]
+
+    async def inside_a_loop() -> list[str]:
+        return run_worker(app_container, BatchSettings())
+
+    assert asyncio.run(inside_a_loop()) == [ticket]
+    assert json.loads(_run("batch", "status", ticket, "--json")[1])["status"] == "done"

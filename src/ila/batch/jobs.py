@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -176,10 +177,29 @@ def run_worker(
     on_batch: Callable[[str], None] | None = None,
 ) -> list[str]:
     """Run a procrastinate worker in this process: until the queue is empty (or forever, or
-    ``max_batches``); the tickets of the batches it ran."""
-    return asyncio.run(
-        _run_worker(container, settings, forever, concurrency, poll, max_batches, on_batch)
-    )
+    ``max_batches``); the tickets of the batches it ran. Called where an event loop already
+    runs in this thread (an embedding program — the browser tests' Playwright), the worker
+    runs in a thread of its own, without signal handlers."""
+    args = (container, settings, forever, concurrency, poll, max_batches, on_batch)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # the usual case: the CLI's own thread, no loop
+        return asyncio.run(_run_worker(*args, signals=True))
+    outcome: dict[str, Any] = {}
+
+    def own_loop() -> None:
+        try:
+            outcome["tickets"] = asyncio.run(_run_worker(*args, signals=False))
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=own_loop, name="ila-batch-worker")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    tickets: list[str] = outcome["tickets"]
+    return tickets
 
 
 async def _run_worker(
@@ -190,6 +210,8 @@ async def _run_worker(
     poll: float,
     max_batches: int | None,
     on_batch: Callable[[str], None] | None,
+    *,
+    signals: bool,
 ) -> list[str]:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -215,6 +237,7 @@ async def _run_worker(
             "delete_jobs": "successful",
             "update_heartbeat_interval": max(0.2, min(10.0, lease / 4)),
             "stalled_worker_timeout": lease,
+            "install_signal_handlers": signals,
         }
         runner = asyncio.create_task(app.run_worker_async(**options))
         waiters = {runner, asyncio.create_task(stop.wait())}
