@@ -13,7 +13,6 @@ than the period are never destroyed, so a checkpoint is kept a little longer tha
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +21,7 @@ from sqlalchemy.orm import Session
 
 from ila.audit.chain import chain_base, chain_head, lock_head
 from ila.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
-from ila.audit.retention import RetentionRule, RuleOutcome, digest_of
-from ila.audit.service import record_event
+from ila.audit.retention import RetentionRule, RuleOutcome, digest_of, write_proof
 
 TABLE = AuditEvent.__tablename__
 
@@ -81,23 +79,13 @@ def prune_chain(
         .where(AuditChainHead.id == 1)
         .values(base_seq=seq, base_hash=entry_hash)
     )
-    proof = record_event(
+    proof = write_proof(
         session,
+        rule,
+        at=at,
+        count=len(rows),
+        digest=digest,
         actor=actor,
-        action="destroy",
-        resource="retention",
-        request_id=f"retention-{uuid.uuid4().hex}",
-        legal_context=rule.legal_source[:200],
-        details={
-            "rule": rule.name,
-            "category": rule.category,
-            "table": TABLE,
-            "window": {"before": cutoff.isoformat(), "keep": rule.keep_text},
-            "run_at": at.isoformat(),
-            "count": len(rows),
-            "digest": digest,
-            "base_seq": seq,
-            "base_hash": entry_hash,
-        },
+        extra={"base_seq": seq, "base_hash": entry_hash},
     )
     return RuleOutcome(rule.name, cutoff, len(rows), digest, True, proof)

@@ -147,6 +147,38 @@ def digest_of(table: str, rows: Sequence[tuple[Any, ...]]) -> str:
     return h.hexdigest()
 
 
+def write_proof(
+    session: Session,
+    rule: RetentionRule,
+    *,
+    at: datetime,
+    count: int,
+    digest: str,
+    actor: str,
+    extra: dict[str, object] | None = None,
+) -> int:
+    """The proof entry of a destruction, appended to the audit chain in the destruction's
+    transaction: rule, category, table, window, run time, count, digest (and ``extra``)."""
+    return record_event(
+        session,
+        actor=actor,
+        action="destroy",
+        resource="retention",
+        request_id=f"retention-{uuid.uuid4().hex}",
+        legal_context=rule.legal_source[:200],
+        details={
+            "rule": rule.name,
+            "category": rule.category,
+            "table": rule.model.__tablename__,
+            "window": {"before": rule.cutoff(at).isoformat(), "keep": rule.keep_text},
+            "run_at": at.isoformat(),
+            "count": count,
+            "digest": digest,
+            **(extra or {}),
+        },
+    )
+
+
 def apply_rule(
     session: Session, rule: RetentionRule, *, at: datetime, dry_run: bool, actor: str
 ) -> RuleOutcome:
@@ -166,23 +198,7 @@ def apply_rule(
         for dep in rule.dependents:
             session.execute(delete(dep.model).where(_column(dep.model, dep.foreign_key).in_(chunk)))
         session.execute(delete(rule.model).where(_column(rule.model, "id").in_(chunk)))
-    seq = record_event(
-        session,
-        actor=actor,
-        action="destroy",
-        resource="retention",
-        request_id=f"retention-{uuid.uuid4().hex}",
-        legal_context=rule.legal_source[:200],
-        details={
-            "rule": rule.name,
-            "category": rule.category,
-            "table": rule.model.__tablename__,
-            "window": {"before": cutoff.isoformat(), "keep": rule.keep_text},
-            "run_at": at.isoformat(),
-            "count": len(rows),
-            "digest": digest,
-        },
-    )
+    seq = write_proof(session, rule, at=at, count=len(rows), digest=digest, actor=actor)
     return RuleOutcome(rule.name, cutoff, len(rows), digest, True, seq)
 
 
