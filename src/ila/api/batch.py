@@ -7,17 +7,17 @@ API routes. Guide: docs/batch.md."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
-from typing import IO, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Security
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from ila.access.domain import Caller, Scope
 from ila.api.problems import problem_responses
 from ila.api.security import container_of, current_caller
+from ila.api.streaming import spooled_response
 from ila.batch.config import BatchSettings
 from ila.batch.result import write_result
 from ila.batch.service import BatchView, Sender, find_batch, status, submit, work
@@ -176,7 +176,7 @@ def get_batch(request: Request, ticket: TicketPath, caller: ReadScope) -> BatchO
 def get_batch_result(request: Request, ticket: TicketPath, caller: ReadScope) -> Response:
     """409 ``batch_not_finished`` while the batch is still received, validating or
     processing."""
-    out = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 - closed by _blocks
+    out = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 - closed by the response
     try:
         with container_of(request).uow() as uow:
             batch = find_batch(uow.session, ticket, caller.organisation)
@@ -184,12 +184,4 @@ def get_batch_result(request: Request, ticket: TicketPath, caller: ReadScope) ->
     except BaseException:
         out.close()
         raise
-    out.seek(0)
-    return StreamingResponse(_blocks(out), media_type="application/xml")
-
-
-def _blocks(file: IO[bytes]) -> Iterator[bytes]:
-    """The written document, in blocks (a large result is on disk, not in memory)."""
-    with file:
-        while block := file.read(1 << 16):
-            yield block
+    return spooled_response(out, "application/xml")

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, BackgroundTasks, FastAPI
@@ -32,6 +32,7 @@ from starlette.requests import Request
 
 from ila.access.domain import Acting
 from ila.accounts.service import employer_dashboard
+from ila.api.streaming import spooled_response
 from ila.audit.service import record_personal_data_access
 from ila.batch.config import BatchSettings
 from ila.batch.models import Batch, BatchRecord
@@ -722,18 +723,17 @@ def build_router(container: Container, render: Renderer) -> APIRouter:  # noqa: 
     @router.get("/employer/{en}/batches/{ticket}/result.xml")
     def batch_result(request: Request, en: str, ticket: str) -> Response:
         _employer_access(container, _user(request), en)
-        out = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 - closed by _blocks
+        out = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 - closed by the response
         try:
             with container.uow() as uow:
                 write_result(uow.session, find_batch(uow.session, ticket, en), out)
         except BaseException:
             out.close()
             raise
-        out.seek(0)
-        return StreamingResponse(
-            _blocks(out),
-            media_type="application/xml",
-            headers={"content-disposition": f'attachment; filename="result-{ticket}.xml"'},
+        return spooled_response(
+            out,
+            "application/xml",
+            {"content-disposition": f'attachment; filename="result-{ticket}.xml"'},
         )
 
     # --- exports -----------------------------------------------------------------------------
@@ -844,12 +844,6 @@ def _trainings_row(r: dict[str, Any], t: Translator) -> Row:
         r["version"],
         r["cancelled"],
     ]
-
-
-def _blocks(file: IO[bytes]) -> Iterator[bytes]:
-    with file:
-        while block := file.read(1 << 16):
-            yield block
 
 
 def install(app: FastAPI, container: Container, render: Renderer) -> None:
