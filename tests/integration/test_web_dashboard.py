@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from ila.audit.models import AuditEvent
 from ila.bootstrap import Container
 from ila.demo.generator import DEMO_EMPLOYER_PC200
+from ila.employment.service import declare_quarter
 from ila.identity.service import register_employer
 from ila.rights.service import compute_year
 from ila.web.app import create_app
@@ -98,3 +100,26 @@ def test_the_worker_table_is_paged_and_sorted_on_the_server(container: Container
     # one row per worker shown, page by page: 50 + 3 + 50 + 3 + 50 (+ 0 past the end)
     assert len(audited) == 3 * DASHBOARD_PAGE + 6
     assert audited[DASHBOARD_PAGE : DASHBOARD_PAGE + 3] == numbers[DASHBOARD_PAGE:]
+
+
+def test_the_dashboard_shows_the_size_band_with_its_derivation(container: Container) -> None:
+    """2025 belongs to the period 2024–25, whose band comes from the average FTE declared for
+    the reference quarters 2022-Q4 to 2023-Q3 (12 → 10 to 19 workers), in the user's language."""
+    register_employer(container.uow(), enterprise_number=DEMO_EMPLOYER_PC200, name="Sized")
+    for year, quarter in ((2022, 4), (2023, 1), (2023, 2), (2023, 3)):
+        declare_quarter(
+            container.uow(),
+            enterprise_number=DEMO_EMPLOYER_PC200,
+            year=year,
+            quarter=quarter,
+            fte=Decimal(12),
+        )
+    with TestClient(create_app(container), headers={"accept-language": "nl"}) as client:
+        client.post("/login/demo", data={"csrf_token": _token(client), "persona": "employer_hr"})
+        page = client.get(f"/employer/{DEMO_EMPLOYER_PC200}?year=2025")
+    assert page.status_code == 200
+    size = page.text.split('<h3 id="size-title">', 1)[1].split("</section>", 1)[0]
+    assert "2024–2025" in size
+    assert "10 tot 19 werknemers" in size
+    assert "<dd>12</dd>" in size
+    assert "2022-Q4, 2023-Q1, 2023-Q2, 2023-Q3" in size

@@ -57,6 +57,12 @@ CODE_MESSAGES = (
     N_("action:training.rectify"),
     N_("action:training.cancel"),
     N_("action:training.verify"),
+    N_("band:lt10"),
+    N_("band:10to19"),
+    N_("band:ge20"),
+    N_("method:average"),
+    N_("method:fallback_first_quarter"),
+    N_("method:none"),
 )
 
 

@@ -24,7 +24,7 @@ from ila.access.domain import Acting, Caller, ProviderKind
 from ila.access.service import grant_mandate, list_mandates, revoke_mandate
 from ila.accounts.dashboard import ORDERS as DASHBOARD_ORDERS
 from ila.accounts.dashboard import Order
-from ila.accounts.service import employer_dashboard, person_account
+from ila.accounts.service import employer_dashboard, employer_headcount, person_account
 from ila.audit.service import consultations_of, record_personal_data_access
 from ila.bootstrap import Container
 from ila.db.base import utcnow
@@ -52,6 +52,7 @@ from ila.web.i18n import (
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_BATCH = 500
+FIRST_PERIOD = 2022  # the first two-year period of the headcount (2022–23)
 DASHBOARD_PAGE = 50  # workers per page of the dashboard's table
 
 
@@ -354,6 +355,10 @@ def build_router(  # noqa: PLR0915
                 workers_offset=_offset(offset),
                 order=sort,
             )
+            # the size band of the year's two-year period (2022–23, 2024–25, …), derived
+            headcount = employer_headcount(
+                uow.session, container.rules, employer_id, y - (y - FIRST_PERIOD) % 2
+            )
             record_personal_data_access(
                 uow.session,
                 caller=_web_caller(user, en),
@@ -380,6 +385,7 @@ def build_router(  # noqa: PLR0915
             charts=charts,
             order=sort,
             page_size=DASHBOARD_PAGE,
+            headcount=headcount,
         )
 
     @router.get("/employer/{en}/trainings/new", response_class=HTMLResponse)
