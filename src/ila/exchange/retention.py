@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement
@@ -112,22 +113,36 @@ def _sources(category: str, authorisations: tuple[Authorisation, ...]) -> str:
     )
 
 
+def _authorised_rule(
+    category: str, auths: tuple[Authorisation, ...], *, after: str, **fields: Any
+) -> RetentionRule:
+    """A rule whose period, its text, its legal source and its (calendar) cutoff are those the
+    authorisations give ``category``."""
+    period = period_of(category, auths)
+    return RetentionRule(
+        category=category,
+        # an approximation for display; the cutoff is the calendar period
+        keep=timedelta(days=period.years * 366 + period.months * 31 + period.days),
+        keep_text=f"{period} after {after}",
+        legal_source=_sources(category, auths),
+        calendar_cutoff=calendar_cutoff(period),
+        **fields,
+    )
+
+
 def register_retention(
     registry: RetentionRegistry, authorisations: tuple[Authorisation, ...] | None = None
 ) -> None:
     auths = authorisations if authorisations is not None else shipped_authorisations()
     check_categories(auths)
-    period = period_of(REGIONAL_TRAININGS, auths)
     registry.register(
-        RetentionRule(
+        _authorised_rule(
+            REGIONAL_TRAININGS,
+            auths,
+            after="they were recorded",
             name="exchange.regional_trainings",
-            category=REGIONAL_TRAININGS,
             destroys="trainings and certificates sent by the regional services (source "
             "'region'), with their versions and contests",
-            # an approximation for display; the cutoff is the calendar period
-            keep=timedelta(days=period.years * 366 + period.months * 31 + period.days),
-            keep_text=f"{period} after they were recorded",
-            legal_source=_sources(REGIONAL_TRAININGS, auths),
             model=Training,
             time_column="created_at",
             identifying=("sender", "sender_record_id"),
@@ -136,23 +151,19 @@ def register_retention(
                 Dependent(Contest, "training_id"),
                 Dependent(TrainingVersion, "training_id"),
             ),
-            calendar_cutoff=calendar_cutoff(period),
         )
     )
-    log = period_of(CONSULTATION_LOG, auths)
     registry.register(
-        RetentionRule(
+        _authorised_rule(
+            CONSULTATION_LOG,
+            auths,
+            after="the entry",
             name="audit.consultation_log",
-            category=CONSULTATION_LOG,
             destroys="the oldest entries of the audit trail (who consulted or changed what), up "
             "to the newest signed checkpoint older than the period; the chain then starts there",
-            keep=timedelta(days=log.years * 366 + log.months * 31 + log.days),
-            keep_text=f"{log} after the entry",
-            legal_source=_sources(CONSULTATION_LOG, auths),
             model=AuditEvent,
             time_column="occurred_at",
             identifying=("seq", "entry_hash"),
-            calendar_cutoff=calendar_cutoff(log),
             prune=prune_chain,
         )
     )
