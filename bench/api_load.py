@@ -4,7 +4,10 @@ On PostgreSQL, with the app served by uvicorn in 2 processes and wrk keeping 64 
 open over loopback, it measures in turn (each after a warm-up):
 
 1. the framework floor: ``GET /bench/constant`` (a constant JSON document);
-2. the I/O floor: ``GET /bench/person/{national_number}`` (one indexed read by key);
+2. the I/O floor: ``GET /bench/person-async/{national_number}`` (one indexed read by key on
+   the asyncio pool the account read uses, ADR 0021), and the same read through the
+   synchronous engine in a worker thread, ``GET /bench/person/{national_number}`` (the stack
+   of the other routes);
 3. reading a worker's learning account: ``GET /api/v1/employers/{en}/workers/{niss}/account``
    (bearer token checked, mandate/tenant check, the account, the audit row, one transaction);
 4. posting one training: ``POST /api/v1/employers/{en}/trainings`` with a unique record id.
@@ -43,13 +46,15 @@ from pathlib import Path
 import httpx
 from joserfc import jwt
 from joserfc.jwk import ECKey
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, text
 
 import datagen
 from ila.access.service import add_client
 from ila.access.tokens import JWT_BEARER
 from ila.bootstrap import Container, bootstrap
 from ila.config import Environment, Settings
+from ila.db.aio import POOL_MAX as AIO_MAX
+from ila.db.aio import POOL_MIN as AIO_MIN
 from ila.db.uow import POOL_OVERFLOW, POOL_SIZE
 from ila.employment.models import Employment
 from ila.identity.models import Employer, Person
@@ -174,6 +179,10 @@ def prepare_data(args: argparse.Namespace, settings: Settings) -> tuple[str, lis
                         status=Status.FOLLOWED,
                     ),
                 )
+        # statistics of the loaded tables, as autovacuum would take them in production (taken
+        # before the trainings existed, they made PostgreSQL scan every training version)
+        with container.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.execute(text("ANALYZE"))
     finally:
         container.close()
     return en, workers
@@ -295,7 +304,11 @@ def short_revision(revision: str) -> str:
 
 def markdown(measures: list[Measure], args: argparse.Namespace, machine: dict[str, str]) -> str:
     by = {m.label: m for m in measures}
-    io_floor = by["I/O floor"].requests_per_s
+    # the goal is judged against the faster of the two floors (the asyncio one: the account
+    # read's own stack)
+    io_floor = max(
+        by[label].requests_per_s for label in ("I/O floor", "I/O floor, synchronous engine")
+    )
     lines = [
         f"Command: `{' '.join(['.venv/bin/python', *sys.argv])}`  ",
         f"Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; code: commit {machine['revision']}  ",
@@ -305,14 +318,16 @@ def markdown(measures: list[Measure], args: argparse.Namespace, machine: dict[st
         "",
         f"Setup: uvicorn with {args.server_workers} worker processes (httptools, uvloop; 40 "
         f"threads each for the synchronous routes, a pool of {POOL_SIZE} + {POOL_OVERFLOW} "
-        f"database connections), wrk with {args.threads} threads keeping "
+        f"database connections; the account read and the I/O floor on the event loop with an "
+        f"asyncio pool of {AIO_MIN}–{AIO_MAX} connections, ADR 0021), wrk with {args.threads} "
+        "threads keeping "
         f"{args.connections} "
         f"connections over loopback, {args.warmup} s warm-up then {args.duration} s measured per "
         f"line; data from `bench/datagen.py` ({args.workers:,} worker-years, rights of {YEAR} "
         f"computed), reads spread over the {args.pool:,} workers "
         "of the largest employer.",
         "",
-        "| endpoint | req/s | p50 | p99 | errors | × I/O floor |",
+        "| endpoint | req/s | p50 | p99 | errors | × faster I/O floor |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     lines.extend(
@@ -363,7 +378,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated subset of: constant,io,account,post (implies --no-docs)",
+        help="comma-separated subset of: constant,io,io-sync,account,post (implies --no-docs)",
     )
     return parser.parse_args()
 
@@ -399,7 +414,9 @@ def main() -> None:
             "".join(f"/api/v1/employers/{en}/workers/{n}/account?year={YEAR}\n" for n in workers)
         )
         people = Path(tmp) / "people.txt"
-        people.write_text("".join(f"/bench/person/{n}\n" for n in workers))
+        people.write_text("".join(f"/bench/person-async/{n}\n" for n in workers))
+        people_sync = Path(tmp) / "people-sync.txt"
+        people_sync.write_text("".join(f"/bench/person/{n}\n" for n in workers))
         worker_file = Path(tmp) / "workers.txt"
         worker_file.write_text("".join(f"{n}\n" for n in workers))
         constant = Path(tmp) / "constant.txt"
@@ -414,6 +431,11 @@ def main() -> None:
                     {"ILA_PATHS": str(constant)},
                 ),
                 "io": ("I/O floor", "paths.lua", {"ILA_PATHS": str(people)}),
+                "io-sync": (
+                    "I/O floor, synchronous engine",
+                    "paths.lua",
+                    {"ILA_PATHS": str(people_sync)},
+                ),
                 "account": (
                     "account read",
                     "paths.lua",

@@ -82,7 +82,10 @@ async def run(args: argparse.Namespace) -> None:
     rng = random.Random(1)
     counter = 0
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
+    async with (
+        app.router.lifespan_context(app),  # opens the asynchronous pool (ADR 0021)
+        httpx.AsyncClient(transport=transport, base_url=BASE) as http,
+    ):
         answer = await http.post("/api/v1/oauth/token", data=api_load.token_form(settings, en))
         answer.raise_for_status()
         bearer = {"Authorization": f"Bearer {answer.json()['access_token']}"}

@@ -3,9 +3,11 @@ floors measured in the same run, on the same server processes and the same engin
 
 * ``GET /bench/constant``: a constant JSON document (the framework floor);
 * ``GET /bench/person/{national_number}``: one indexed PostgreSQL read by key, returned as JSON
-  (the I/O floor), through the app's own engine and connection pool (autocommit: one round
-  trip), in a worker thread like the API's routes (synchronous, AnyIO's 40 threads per
-  process, the pool of ``ila.db.uow``).
+  (the I/O floor of the synchronous stack), through the app's own engine and connection pool
+  (autocommit: one round trip), in a worker thread like the API's synchronous routes
+  (AnyIO's 40 threads per process, the pool of ``ila.db.uow``);
+* ``GET /bench/person-async/{national_number}``: the same read on the event loop, through the
+  app's asyncio pool (``ila.db.aio``, ADR 0021): the stack of the account read, so its floor.
 
 Started by ``uvicorn --factory --app-dir bench api_server:app --workers 2``; the settings come
 from the environment (``ILA_DATABASE_URL`` …) exactly as for ``ila serve``. Not part of the
@@ -15,11 +17,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, HTTPException
-from sqlalchemy import select
+from fastapi import FastAPI, HTTPException, Request
+from sqlalchemy import bindparam, select
 
 from ila.bootstrap import bootstrap
 from ila.config import Settings
+from ila.db.aio import AsyncDatabase, compile_pg
 from ila.identity.models import Person
 from ila.web.app import create_app
 
@@ -36,6 +39,20 @@ def app() -> FastAPI:
     @application.get("/bench/constant")
     async def constant() -> dict[str, Any]:
         return CONSTANT
+
+    by_key = compile_pg(query.where(Person.national_number == bindparam("nn")))
+
+    @application.get("/bench/person-async/{national_number}")
+    async def person_async(national_number: str, request: Request) -> dict[str, Any]:
+        aio: AsyncDatabase = request.app.state.aio
+        async with aio.reading() as connection:
+            cursor = await connection.execute(
+                by_key.sql, by_key.parameters({"nn": national_number})
+            )
+            row = await cursor.fetchone()
+        if row is None:
+            raise HTTPException(404)
+        return {"id": row[0], "national_number": row[1], "name": f"{row[2]} {row[3]}"}
 
     @application.get("/bench/person/{national_number}")
     def person(national_number: str) -> dict[str, Any]:

@@ -63,7 +63,7 @@ class ServerThread:
             host="127.0.0.1",
             port=self.port,
             log_level="warning",
-            lifespan="off",
+            lifespan="on",  # opens the API's asynchronous pool on PostgreSQL (ADR 0021)
             ws="none",
             http="h11",
         )

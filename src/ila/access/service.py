@@ -4,11 +4,12 @@ for an employer (:func:`acting_for`). Each use case runs in one unit of work and
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from ila.access.domain import (
@@ -259,6 +260,83 @@ def list_mandates(
 # --- acting for an employer ----------------------------------------------------------------
 
 
+def acting_for_statement(provider: Any = None) -> Select[*tuple[Any, ...]]:
+    """The employer of ``en`` and the mandates ``provider`` holds from it that began by
+    ``day``: one row per mandate, or one row without mandate (the employer alone), or none.
+    ``provider`` is the parameter of that name unless an expression is given."""
+    return (
+        select(
+            Employer.id,
+            Mandate.id,
+            Mandate.kind,
+            Mandate.valid_from,
+            Mandate.valid_to,
+            Mandate.revoked_at,
+        )
+        .select_from(Employer)
+        .outerjoin(
+            Mandate,
+            and_(
+                Mandate.employer_id == Employer.id,
+                Mandate.provider == (bindparam("provider") if provider is None else provider),
+                Mandate.valid_from <= bindparam("day"),
+            ),
+        )
+        .where(Employer.enterprise_number == bindparam("en"))
+        .order_by(Mandate.id)
+    )
+
+
+ACTING_FOR = acting_for_statement()
+"""The employer of ``en`` and the mandates ``provider`` holds from it that began by ``day``:
+one row per mandate, or one row without mandate (the employer alone), or none."""
+
+
+@dataclass(frozen=True)
+class ActingQuestion:
+    """May ``caller`` use ``scope`` for the employer ``employer_en`` at ``at``? The parameters
+    of :data:`ACTING_FOR`, and :meth:`answer` for its rows."""
+
+    caller: Caller
+    enterprise_number: str
+    at: datetime
+    scope: Scope
+    field: str
+
+    @classmethod
+    def ask(
+        cls, caller: Caller, employer_en: str, *, at: datetime, scope: Scope, field: str
+    ) -> ActingQuestion:
+        en = EnterpriseNumber.parse(employer_en, field=field)
+        return cls(caller, en.value, at, scope, field)
+
+    @property
+    def parameters(self) -> dict[str, object]:
+        return {
+            "en": self.enterprise_number,
+            "provider": self.caller.organisation,
+            "day": local_date(self.at),
+        }
+
+    def answer(self, rows: Iterable[Sequence[Any]]) -> Acting:
+        hidden = NotFound("employer not found", field=self.field)
+        if self.scope not in self.caller.scopes:
+            raise hidden
+        found = list(rows)
+        if not found:
+            raise hidden
+        employer_id = found[0][0]
+        if self.caller.organisation == self.enterprise_number:
+            return Acting(employer_id, self.enterprise_number, None, self.caller.scopes)
+        for _, mandate_id, kind, valid_from, valid_to, revoked_at in found:
+            if mandate_id is None or not mandate_active(valid_from, valid_to, revoked_at, self.at):
+                continue
+            allowed = self.caller.scopes & MANDATE_SCOPES[parse_kind(kind)]
+            if self.scope in allowed:
+                return Acting(employer_id, self.enterprise_number, mandate_id, allowed)
+        raise hidden
+
+
 def acting_for(
     session: Session,
     caller: Caller,
@@ -274,28 +352,9 @@ def acting_for(
     tenant, no mandate, an expired or revoked one, a scope the mandate does not cover — is the
     same :class:`NotFound`, so a caller cannot tell whether the employer exists.
 
-    The caller's token must already hold ``scope`` (checked before, as a 403)."""
-    en = EnterpriseNumber.parse(employer_en, field=field)
-    hidden = NotFound("employer not found", field=field)
+    The caller's token must already hold ``scope`` (checked before, as a 403). One
+    statement (:data:`ACTING_FOR`)."""
+    question = ActingQuestion.ask(caller, employer_en, at=at, scope=scope, field=field)
     if scope not in caller.scopes:
-        raise hidden
-    employer = session.scalar(select(Employer).where(Employer.enterprise_number == en.value))
-    if employer is None:
-        raise hidden
-    if caller.organisation == en.value:
-        return Acting(employer.id, en.value, None, caller.scopes)
-    day = local_date(at)
-    candidates = session.scalars(
-        select(Mandate).where(
-            Mandate.employer_id == employer.id,
-            Mandate.provider == caller.organisation,
-            Mandate.valid_from <= day,
-        )
-    )
-    for mandate in candidates:
-        if not mandate_active(mandate.valid_from, mandate.valid_to, mandate.revoked_at, at):
-            continue
-        allowed = caller.scopes & MANDATE_SCOPES[parse_kind(mandate.kind)]
-        if scope in allowed:
-            return Acting(employer.id, en.value, mandate.id, allowed)
-    raise hidden
+        raise NotFound("employer not found", field=field)
+    return question.answer(session.execute(ACTING_FOR, question.parameters))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -198,7 +199,7 @@ def issue_token(
     return IssuedToken(token, settings.api_token_ttl_seconds, granted)
 
 
-_CALLER_OF_TOKEN = (
+CALLER_OF_TOKEN = (
     select(
         AccessToken.expires_at,
         AccessToken.scopes,
@@ -210,29 +211,66 @@ _CALLER_OF_TOKEN = (
     .join(ApiClient, ApiClient.id == AccessToken.client_pk)
     .where(AccessToken.digest == bindparam("digest"))
 )
+"""The token check's one statement; parameter ``digest`` (:func:`bearer_digest`)."""
+
+TOKEN_ORGANISATION = (
+    select(ApiClient.organisation)
+    .join(AccessToken, AccessToken.client_pk == ApiClient.id)
+    .where(AccessToken.digest == bindparam("digest"))
+    .scalar_subquery()
+)
+"""The organisation of the token's client, as an expression (same parameter)."""
+
+TOKEN_VALID = (
+    select(AccessToken.id)
+    .join(ApiClient, ApiClient.id == AccessToken.client_pk)
+    .where(
+        AccessToken.digest == bindparam("digest"),
+        AccessToken.expires_at > bindparam("now"),
+        ApiClient.revoked_at.is_(None),
+    )
+    .exists()
+)
+"""Whether the token (``digest``) is valid at ``now``, as an expression: to spare work in a
+statement that checks the token itself (:func:`caller_of` still decides)."""
 
 
-def authenticate(
-    session: Session | Connection, authorization: str | None, *, now: datetime
-) -> Caller:
-    """The caller behind an ``Authorization: Bearer`` header value. Unknown, expired and
-    revoked-client tokens are refused alike. One statement, on a session or on a bare
-    connection (the API checks tokens on an autocommit connection: one round trip)."""
+def _invalid_token() -> InvalidToken:
+    return InvalidToken("the access token is invalid, expired or revoked")
+
+
+def bearer_digest(authorization: str | None) -> str:
+    """The digest to look up for an ``Authorization: Bearer`` header value (401 when the
+    header is missing or not a bearer token)."""
     if not authorization:
         raise Unauthenticated("an access token is required: Authorization: Bearer <token>")
     scheme, _, value = authorization.partition(" ")
-    invalid = InvalidToken("the access token is invalid, expired or revoked")
     if scheme.lower() != "bearer" or not value.strip():
-        raise invalid
-    row = session.execute(_CALLER_OF_TOKEN, {"digest": token_digest(value.strip())}).first()
+        raise _invalid_token()
+    return token_digest(value.strip())
+
+
+def caller_of(row: Sequence[Any] | None, *, now: datetime) -> Caller:
+    """The caller from the row :data:`CALLER_OF_TOKEN` found. Unknown, expired and
+    revoked-client tokens are refused alike."""
     if row is None:
-        raise invalid
+        raise _invalid_token()
     expires_at, scopes, client_pk, client_id, organisation, revoked_at = row
     if expires_at <= now or revoked_at is not None:
-        raise invalid
+        raise _invalid_token()
     return Caller(
         client_pk=client_pk,
         client_id=client_id,
         organisation=organisation,
         scopes=parse_scopes(scopes.split()),
     )
+
+
+def authenticate(
+    session: Session | Connection, authorization: str | None, *, now: datetime
+) -> Caller:
+    """The caller behind an ``Authorization: Bearer`` header value. One statement, on a
+    session or on a bare connection (the API checks tokens on an autocommit connection: one
+    round trip)."""
+    digest = bearer_digest(authorization)
+    return caller_of(session.execute(CALLER_OF_TOKEN, {"digest": digest}).first(), now=now)

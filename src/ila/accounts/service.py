@@ -10,12 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from fractions import Fraction
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Date, Integer, and_, bindparam, or_, select
@@ -40,7 +41,6 @@ from ila.rights.service import headcount_for
 from ila.rights.units import format_days
 from ila.trainings.domain import Status
 from ila.trainings.models import Training, TrainingVersion
-from ila.trainings.service import trainings_of
 
 _ZERO = Fraction(0)
 _AMOUNTS = ("entitlement", "carried_in", "used", "balance", "expiring")
@@ -52,11 +52,18 @@ MAX_PAGE = 500
 
 def days_view(days: Fraction, day_minutes: int) -> dict[str, str]:
     """Exact fraction, two decimals and days-hours-minutes text of an amount of days."""
-    return {
-        "exact": fraction_str(days),
-        "days": f"{to_storage(days):.2f}",
-        "text": format_days(days, day_minutes),
-    }
+    return dict(_days_view(days, day_minutes))
+
+
+@lru_cache(maxsize=16_384)
+def _days_view(days: Fraction, day_minutes: int) -> tuple[tuple[str, str], ...]:
+    # remembered: accounts show the same few amounts over and over, and the exact
+    # arithmetic of the three texts costs more than the rest of the account
+    return (
+        ("exact", fraction_str(days)),
+        ("days", f"{to_storage(days):.2f}"),
+        ("text", format_days(days, day_minutes)),
+    )
 
 
 def amount_view(days: Fraction) -> dict[str, str]:
@@ -64,7 +71,7 @@ def amount_view(days: Fraction) -> dict[str, str]:
     return {"exact": fraction_str(days), "days": f"{to_storage(days):.2f}"}
 
 
-def _name(person: Person | _PersonRow) -> str:
+def _name(person: Person | PersonRow) -> str:
     return f"{person.given_name} {person.family_name}"
 
 
@@ -229,7 +236,7 @@ def _ledger_inputs(
     year: int,
     as_of: datetime | None,
     person_id: int | None = None,
-    trainings: Iterable[tuple[Training, TrainingVersion]] | None = None,
+    trainings: Iterable[TrainingRow] | None = None,
 ) -> _Inputs:
     """With ``trainings`` (the person's, as recorded at ``as_of``, cancelled ones left out),
     the days used are taken from them instead of being read again."""
@@ -249,15 +256,7 @@ def _ledger_inputs(
         entitlements[pid][y] = Fraction(effective) if effective is not None else _ZERO
     used: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     if trainings is not None:
-        for training, version in trainings:
-            if (
-                training.employer_id == employer_id
-                and not version.cancelled
-                and version.counts_toward_right
-                and version.status == Status.FOLLOWED.value
-                and date(first, 1, 1) <= version.end_date <= date(year, 12, 31)
-            ):
-                used[training.person_id][version.end_date.year] += version.duration_minutes
+        _add_used(used, trainings, employer_id, first, year)
     used_query = (
         select(Training.person_id, TrainingVersion.end_date, TrainingVersion.duration_minutes)
         .join(Training, Training.id == TrainingVersion.training_id)
@@ -361,15 +360,32 @@ def _recorded(model: Any, current: bool) -> Any:
     )
 
 
+class EmployerAccountStatements(NamedTuple):
+    person: Any
+    rights: Any
+    ends: Any
+    trainings: Any
+
+
 @cache
-def _account_statements(current: bool) -> tuple[Any, Any, Any]:
+def employer_account_statements(
+    current: bool, by_enterprise_number: bool = False
+) -> EmployerAccountStatements:
     """The statements of one person's account with one employer, built once (for the
     current versions, or as recorded on ``as_of``): building and keying a statement costs
-    more CPU than PostgreSQL spends running it. Parameters: ``nn``, ``employer_id``,
-    ``person_id``, ``first`` and ``last`` (the window's first and last day), ``first_year``,
-    ``year``, ``as_of``."""
+    more CPU than PostgreSQL spends running it. All four are keyed by the national number,
+    not by the person's id, so that they can be sent together (one round trip, ADR 0021):
+    the person (a row only if the person has an account with the employer in the window),
+    its rights, its employments' ends and its trainings with the employer. Parameters:
+    :func:`employer_account_parameters`; ``by_enterprise_number`` takes the employer's
+    enterprise number ``en`` instead of its id ``employer_id``."""
     first, last = bindparam("first", type_=Date), bindparam("last", type_=Date)
-    employer_id = bindparam("employer_id", type_=Integer)
+    employer_id: Any = (
+        select(Employer.id).where(Employer.enterprise_number == bindparam("en")).scalar_subquery()
+        if by_enterprise_number
+        else bindparam("employer_id", type_=Integer)
+    )
+    person_id = select(Person.id).where(Person.national_number == bindparam("nn")).scalar_subquery()
     employed = (
         select(Employment.id)
         .where(
@@ -403,7 +419,6 @@ def _account_statements(current: bool) -> tuple[Any, Any, Any]:
         .join(Employer, Employer.id == employer_id)  # one row: the employer asked for
         .where(Person.national_number == bindparam("nn"), or_(employed, right))
     )
-    person_id = bindparam("person_id", type_=Integer)
     rights = select(
         RightVersion.person_id, RightVersion.year, RightVersion.computed_days, RightVersion.set_days
     ).where(
@@ -421,21 +436,75 @@ def _account_statements(current: bool) -> tuple[Any, Any, Any]:
         )
         .order_by(Employment.end_date)
     )
-    return person, rights, ends
+    trainings = _trainings_query(current, person_id).where(Training.employer_id == employer_id)
+    return EmployerAccountStatements(person, rights, ends, trainings)
 
 
-class _PersonRow(NamedTuple):
+def employer_account_parameters(
+    rules: RuleSet, national_number: str, year: int, as_of: datetime | None
+) -> dict[str, Any]:
+    """The parameters of :func:`employer_account_statements` but the employer's (a malformed
+    number is a :class:`ValidationError`, as for ``find_person``)."""
+    _check_year(year)
+    nn = NationalNumber.parse(national_number)
+    first_year, _ = rules.window_for(year)
+    params: dict[str, Any] = {
+        "nn": nn.value,
+        "first": date(first_year, 1, 1),
+        "last": date(year, 12, 31),
+        "first_year": first_year,
+        "year": year,
+    }
+    if as_of is not None:
+        params["as_of"] = as_of
+    return params
+
+
+class PersonRow(NamedTuple):
     id: int
     national_number: str
     given_name: str
     family_name: str
 
 
-class _EmployerRow(NamedTuple):
+class EmployerRow(NamedTuple):
     id: int
     enterprise_number: str
     name: str
     full_time_day_minutes: int
+
+
+class EmployerAccountRows(NamedTuple):
+    person: PersonRow
+    employer: EmployerRow
+    inputs: _Inputs  # the trainings' minutes not added yet
+    trainings: list[TrainingRow]
+
+
+def employer_account_rows(
+    employer_id: int,
+    person: Sequence[Any] | None,
+    rights: Iterable[Sequence[Any]],
+    ends: Iterable[Sequence[Any]],
+    trainings: Iterable[Sequence[Any]],
+) -> EmployerAccountRows | None:
+    """What the statements of :func:`employer_account_statements` returned, or None when the
+    person has no account with the employer (no person row)."""
+    if person is None:
+        return None
+    inputs = _Inputs(defaultdict(dict), defaultdict(lambda: defaultdict(int)), defaultdict(dict))
+    for pid, y, computed, set_days in rights:
+        effective = set_days if set_days is not None else computed
+        inputs.entitlements[pid][y] = Fraction(effective) if effective is not None else _ZERO
+    for pid, ended, reason in ends:
+        if ended is not None:
+            inputs.ends[pid][ended.year] = (ended, reason)  # the last end of a year wins
+    return EmployerAccountRows(
+        PersonRow(*person[:4]),
+        EmployerRow(employer_id, *person[4:]),
+        inputs,
+        [TrainingRow(*row) for row in trainings],
+    )
 
 
 def _person_if_account(
@@ -445,82 +514,202 @@ def _person_if_account(
     employer_id: int,
     year: int,
     as_of: datetime | None,
-) -> tuple[_PersonRow, _EmployerRow, _Inputs] | None:
-    """The person, the employer and the ledger inputs (the trainings aside) if the person has
-    an account with the employer in the window of ``year`` (the test
-    :func:`_employer_ids_of` makes for every employer), else None. Three statements built
-    once, run on the session's connection as plain rows (no ORM objects to build); a
-    malformed number is a :class:`ValidationError`, as for ``find_person``."""
-    nn = NationalNumber.parse(national_number)
-    first_year, _ = rules.window_for(year)
-    person_query, rights_query, ends_query = _account_statements(as_of is None)
-    params: dict[str, Any] = {
-        "nn": nn.value,
-        "employer_id": employer_id,
-        "first": date(first_year, 1, 1),
-        "last": date(year, 12, 31),
-        "first_year": first_year,
-        "year": year,
-    }
-    if as_of is not None:
-        params["as_of"] = as_of
+) -> EmployerAccountRows | None:
+    """The person, the employer, the ledger inputs and the trainings with the employer if
+    the person has an account with the employer in the window of ``year`` (the test
+    :func:`_employer_ids_of` makes for every employer), else None: the four statements of
+    :func:`employer_account_statements`, on the session's connection, as plain rows."""
+    params = employer_account_parameters(rules, national_number, year, as_of)
+    params["employer_id"] = employer_id
+    statements = employer_account_statements(as_of is None)
     connection = s.connection()
-    row = connection.execute(person_query, params).first()
-    if row is None:
+    person = connection.execute(statements.person, params).first()
+    if person is None:
         return None
-    person = _PersonRow(*row[:4])
-    employer = _EmployerRow(employer_id, *row[4:])
-    params["person_id"] = person.id
-    inputs = _Inputs(defaultdict(dict), defaultdict(lambda: defaultdict(int)), defaultdict(dict))
-    for pid, y, computed, set_days in connection.execute(rights_query, params):
-        effective = set_days if set_days is not None else computed
-        inputs.entitlements[pid][y] = Fraction(effective) if effective is not None else _ZERO
-    for pid, ended, reason in connection.execute(ends_query, params):
-        if ended is not None:
-            inputs.ends[pid][ended.year] = (ended, reason)  # the last end of a year wins
-    return person, employer, inputs
+    return employer_account_rows(
+        employer_id,
+        person,
+        connection.execute(statements.rights, params),
+        connection.execute(statements.ends, params),
+        connection.execute(statements.trainings, params),
+    )
 
 
-def _used_of(
-    inputs: _Inputs,
-    trainings: Iterable[tuple[Training, TrainingVersion]],
+def _add_used(
+    used: dict[int, dict[int, int]],
+    trainings: Iterable[TrainingRow],
     employer_id: int,
     first_year: int,
     year: int,
 ) -> None:
-    """Add to ``inputs`` the minutes used per year of the followed, counting trainings with
-    the employer (the trainings already read, cancelled ones left out)."""
-    for training, version in trainings:
+    """Add to ``used`` the minutes per person and year of the followed, counting trainings
+    with the employer (the trainings already read, cancelled ones left out)."""
+    first, last = date(first_year, 1, 1), date(year, 12, 31)
+    followed = Status.FOLLOWED.value
+    for t in trainings:
         if (
-            training.employer_id == employer_id
-            and not version.cancelled
-            and version.counts_toward_right
-            and version.status == Status.FOLLOWED.value
-            and date(first_year, 1, 1) <= version.end_date <= date(year, 12, 31)
+            t.employer_id == employer_id
+            and not t.cancelled
+            and t.counts_toward_right
+            and t.status == followed
+            and first <= t.end_date <= last
         ):
-            inputs.used[training.person_id][version.end_date.year] += version.duration_minutes
+            used[t.person_id][t.end_date.year] += t.duration_minutes
 
 
-def _training_view(training: Training, version: TrainingVersion, employer_en: str | None) -> Any:
+class TrainingRow(NamedTuple):
+    """A training as an account shows it: the training and its version at the moment read."""
+
+    id: int
+    person_id: int
+    employer_id: int | None
+    source: str
+    version: int
+    cancelled: bool
+    title: str
+    provider: str
+    start_date: date
+    end_date: date
+    duration_value: Decimal
+    duration_unit: str
+    duration_minutes: int
+    nature: str
+    status: str
+    counts_toward_right: bool
+    not_counting_reason: str | None
+    certificate: str | None
+    certificate_valid_until: date | None
+
+
+def _trainings_query(current: bool, person_id: Any) -> Any:
+    """A person's trainings, cancelled ones left out, as recorded now or on ``as_of``, newest
+    first: the columns of :class:`TrainingRow`."""
+    v = TrainingVersion
+    return (
+        select(
+            Training.id,
+            Training.person_id,
+            Training.employer_id,
+            Training.source,
+            v.version,
+            v.cancelled,
+            v.title,
+            v.provider,
+            v.start_date,
+            v.end_date,
+            v.duration_value,
+            v.duration_unit,
+            v.duration_minutes,
+            v.nature,
+            v.status,
+            v.counts_toward_right,
+            v.not_counting_reason,
+            v.certificate,
+            v.certificate_valid_until,
+        )
+        .join(v, v.training_id == Training.id)
+        .where(Training.person_id == person_id, _recorded(v, current), v.cancelled.is_(False))
+        .order_by(v.start_date.desc(), Training.id.desc())
+    )
+
+
+@cache
+def _person_trainings(current: bool) -> Any:
+    return _trainings_query(current, bindparam("person_id", type_=Integer))
+
+
+def _trainings(s: Session, person_id: int, as_of: datetime | None) -> list[TrainingRow]:
+    """All the person's trainings (every employer and source)."""
+    params: dict[str, Any] = {"person_id": person_id}
+    if as_of is not None:
+        params["as_of"] = as_of
+    rows = s.connection().execute(_person_trainings(as_of is None), params)
+    return [TrainingRow(*row) for row in rows]
+
+
+def _training_view(t: TrainingRow, employer_en: str | None) -> Any:
     return {
-        "id": training.id,
-        "title": version.title,
-        "provider": version.provider,
-        "start_date": version.start_date,
-        "end_date": version.end_date,
-        "duration_value": str(version.duration_value),
-        "duration_unit": version.duration_unit,
-        "duration_minutes": version.duration_minutes,
-        "nature": version.nature,
-        "status": version.status,
-        "source": training.source,
+        "id": t.id,
+        "title": t.title,
+        "provider": t.provider,
+        "start_date": t.start_date,
+        "end_date": t.end_date,
+        "duration_value": str(t.duration_value),
+        "duration_unit": t.duration_unit,
+        "duration_minutes": t.duration_minutes,
+        "nature": t.nature,
+        "status": t.status,
+        "source": t.source,
         "employer": employer_en,
-        "counts_toward_right": version.counts_toward_right,
-        "not_counting_reason": version.not_counting_reason,
-        "certificate": version.certificate,
-        "certificate_valid_until": version.certificate_valid_until,
-        "version": version.version,
+        "counts_toward_right": t.counts_toward_right,
+        "not_counting_reason": t.not_counting_reason,
+        "certificate": t.certificate,
+        "certificate_valid_until": t.certificate_valid_until,
+        "version": t.version,
     }
+
+
+def _part(
+    rules: RuleSet, inputs: _Inputs, person_id: int, employer: Employer | EmployerRow, year: int
+) -> tuple[dict[str, Any], dict[str, Fraction]]:
+    """An employer's part of the account (its ledger year) and its amounts."""
+    dm = employer.full_time_day_minutes
+    entry = _year_of(_fold(rules, inputs, person_id, year, dm), year)
+    amounts = _amounts(entry)
+    window = rules.window_for(year)
+    part = {
+        "employer": {
+            "enterprise_number": employer.enterprise_number,
+            "name": employer.name,
+            "full_time_day_minutes": dm,
+        },
+        "year": year,
+        "recorded": entry is not None,
+        **{name: days_view(value, dm) for name, value in amounts.items()},
+        "expires_on": entry.expires_on if entry else date(window[1], 12, 31),
+        "departure": entry.departure.value if entry and entry.departure else None,
+    }
+    return part, amounts
+
+
+def _document(
+    person: Person | PersonRow,
+    year: int,
+    as_of: datetime | None,
+    parts: list[dict[str, Any]],
+    totals: dict[str, Fraction],
+    trainings: list[Any],
+) -> dict[str, Any]:
+    return {
+        "person": {"national_number": person.national_number, "name": _name(person)},
+        "year": year,
+        "as_of": as_of,
+        "employers": parts,
+        "totals": {name: amount_view(value) for name, value in totals.items()},
+        "trainings": trainings,
+    }
+
+
+def employer_account_document(
+    rules: RuleSet,
+    year: int,
+    as_of: datetime | None,
+    found: EmployerAccountRows,
+) -> dict[str, Any]:
+    """The employer's part of a person's account from the rows read for it
+    (:func:`_person_if_account` and the employer's trainings of the person)."""
+    person, employer, inputs, trainings = found
+    _add_used(inputs.used, trainings, employer.id, rules.window_for(year)[0], year)
+    part, amounts = _part(rules, inputs, person.id, employer, year)
+    ens = {employer.id: employer.enterprise_number}
+    return _document(
+        person,
+        year,
+        as_of,
+        [part],
+        amounts,
+        [_training_view(t, ens.get(t.employer_id) if t.employer_id else None) for t in trainings],
+    )
 
 
 def person_account(
@@ -542,73 +731,45 @@ def person_account(
     shipped rules when a session is given)."""
     _check_year(year)
     rule_set = rules or (source.rules if isinstance(source, Container) else load_rules())
-    hidden = NotFound(
-        f"no account of this person with this employer in {year}", field="national_number"
-    )
-    person: Person | _PersonRow
-    employer: Employer | _EmployerRow
-    employers: dict[int, Employer | _EmployerRow]
     with _reading(source) as s:
         if employer_id is not None:
             account = _person_if_account(s, rule_set, national_number, employer_id, year, as_of)
             if account is None:
-                raise hidden
-            person, employer, known = account
-            employers = {employer_id: employer}
-        else:
-            person = find_person(s, national_number)
-            ids = _employer_ids_of(s, rule_set, person.id, year, as_of)
-            employers = (
-                {e.id: e for e in s.scalars(select(Employer).where(Employer.id.in_(ids)))}
-                if ids
-                else {}
-            )
-        found = trainings_of(s, person.id, employer_id=employer_id, as_of=as_of)
+                raise no_account(year)
+            return employer_account_document(rule_set, year, as_of, account)
+        person_object = find_person(s, national_number)
+        ids = _employer_ids_of(s, rule_set, person_object.id, year, as_of)
+        employers = (
+            {e.id: e for e in s.scalars(select(Employer).where(Employer.id.in_(ids)))}
+            if ids
+            else {}
+        )
+        trainings = _trainings(s, person_object.id, as_of)
         parts = []
         totals = dict.fromkeys(_AMOUNTS, _ZERO)
-        for employer in sorted(employers.values(), key=lambda e: e.enterprise_number):
-            dm = employer.full_time_day_minutes
-            if employer_id is not None:
-                inputs = known
-                _used_of(inputs, found, employer_id, rule_set.window_for(year)[0], year)
-            else:
-                inputs = _ledger_inputs(s, rule_set, employer.id, year, as_of, person.id, found)
-            entry = _year_of(_fold(rule_set, inputs, person.id, year, dm), year)
-            amounts = _amounts(entry)
+        for employer_object in sorted(employers.values(), key=lambda e: e.enterprise_number):
+            inputs = _ledger_inputs(
+                s, rule_set, employer_object.id, year, as_of, person_object.id, trainings
+            )
+            part, amounts = _part(rule_set, inputs, person_object.id, employer_object, year)
+            parts.append(part)
             for name, value in amounts.items():
                 totals[name] += value
-            window = rule_set.window_for(year)
-            parts.append(
-                {
-                    "employer": {
-                        "enterprise_number": employer.enterprise_number,
-                        "name": employer.name,
-                        "full_time_day_minutes": dm,
-                    },
-                    "year": year,
-                    "recorded": entry is not None,
-                    **{name: days_view(value, dm) for name, value in amounts.items()},
-                    "expires_on": entry.expires_on if entry else date(window[1], 12, 31),
-                    "departure": entry.departure.value if entry and entry.departure else None,
-                }
-            )
         ens = {e.id: e.enterprise_number for e in employers.values()}
-        unknown = {t.employer_id for t, _ in found if t.employer_id} - ens.keys()
+        unknown = {t.employer_id for t in trainings if t.employer_id} - ens.keys()
         if unknown:  # trainings with employers the person has no account with in the window
             ens.update(
                 s.execute(
                     select(Employer.id, Employer.enterprise_number).where(Employer.id.in_(unknown))
                 ).tuples()
             )
-        trainings = [
-            _training_view(t, v, ens.get(t.employer_id) if t.employer_id else None)
-            for t, v in found
+        views = [
+            _training_view(t, ens.get(t.employer_id) if t.employer_id else None) for t in trainings
         ]
-    return {
-        "person": {"national_number": person.national_number, "name": _name(person)},
-        "year": year,
-        "as_of": as_of,
-        "employers": parts,
-        "totals": {name: amount_view(value) for name, value in totals.items()},
-        "trainings": trainings,
-    }
+    return _document(person_object, year, as_of, parts, totals, views)
+
+
+def no_account(year: int) -> NotFound:
+    return NotFound(
+        f"no account of this person with this employer in {year}", field="national_number"
+    )

@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Security
+from fastapi import APIRouter, Path, Request, Response, Security
+from starlette.concurrency import run_in_threadpool
 
-from ila.access.audit import record_personal_data_access
-from ila.access.domain import Caller, Scope
+from ila.access.domain import Acting, Caller, Scope
 from ila.access.service import acting_for
+from ila.accounts.aio import EmployerAccountRead
 from ila.accounts.service import person_account
 from ila.api.employers import AsOfQuery, YearQuery, utc
 from ila.api.problems import problem_responses, request_id_of
 from ila.api.read_schemas import Account
 from ila.api.rights import EnterpriseNumberPath
-from ila.api.security import container_of, current_caller
+from ila.api.security import (
+    BearerToken,
+    admit,
+    aio_of,
+    audit_appender_of,
+    authenticated,
+    bearer_token,
+    container_of,
+    refused,
+)
 from ila.api.transaction import request_transaction
+from ila.audit.chain import append_or_defer
+from ila.audit.service import access_entries
 from ila.db.base import utcnow
+from ila.errors import DomainError, Unauthenticated
+
+JSON = "application/json"
 
 router = APIRouter(tags=["accounts"])
 
@@ -27,12 +43,12 @@ router = APIRouter(tags=["accounts"])
     summary="Read a worker's learning account with this employer",
     responses=problem_responses(401, 403, 404, 422, 429),
 )
-def read_account(
+async def read_account(
     request: Request,
     en: EnterpriseNumberPath,
     niss: Annotated[str, Path(description="NISS or BIS number of the worker.", max_length=20)],
     year: YearQuery,
-    caller: Annotated[Caller, Security(current_caller, scopes=[Scope.EMPLOYER_RIGHTS_READ])],
+    token: Annotated[BearerToken, Security(bearer_token, scopes=[Scope.EMPLOYER_RIGHTS_READ])],
     as_of: AsOfQuery = None,
 ) -> Any:
     """The employer's part of the worker's account only: its ledger year (entitlement,
@@ -41,6 +57,58 @@ def read_account(
     shown; a person with no account with this employer is *not found*, like an unknown one.
     Scope `employer:rights:read` (a social secretariat or software vendor may use it under a
     mandate)."""
+    aio = aio_of(request)
+    if not aio.available:
+        caller = await authenticated(request, token)
+        return await run_in_threadpool(_read_account, request, en, niss, year, caller, as_of)
+    # on the event loop (ADR 0021): one statement checks the token and the mandate and reads
+    # the account; the audit entry is committed with those of concurrent reads, before the
+    # answer leaves
+    container = container_of(request)
+    try:
+        read = EmployerAccountRead.prepare(container.rules, en, niss, year, utc(as_of))
+    except DomainError:
+        await authenticated(request, token)  # a wrong token is a 401 before a wrong input
+        raise
+    try:
+        async with aio.reading() as connection:
+            caller, acting, account = await read.run(
+                connection,
+                digest=token.digest,
+                now=utcnow(),
+                scope=Scope.EMPLOYER_RIGHTS_READ,
+                admit=lambda caller: admit(request, token, caller),
+            )
+    except Unauthenticated:
+        refused(request)
+        raise
+    await audit_appender_of(request).append(_audit(request, caller, acting, account, year))
+    # the document as FastAPI would give it (validated by the response model), without
+    # FastAPI's generic serialization
+    return Response(Account.model_validate(account).model_dump_json(), media_type=JSON)
+
+
+def _audit(
+    request: Request, caller: Caller, acting: Acting, account: dict[str, Any], year: int
+) -> list[dict[str, object]]:
+    return access_entries(
+        caller=caller,
+        acting=acting,
+        action="account.read",
+        subjects={"national_number": account["person"]["national_number"], "year": year},
+        request_id=request_id_of(request),
+    )
+
+
+def _read_account(
+    request: Request,
+    en: str,
+    niss: str,
+    year: int,
+    caller: Caller,
+    as_of: datetime | None,
+) -> Any:
+    """The same read through the synchronous engine (SQLite; PostgreSQL without lifespan)."""
     with request_transaction(container_of(request)) as tx:
         acting = acting_for(
             tx.session, caller, en, at=utcnow(), scope=Scope.EMPLOYER_RIGHTS_READ, field="en"
@@ -53,12 +121,5 @@ def read_account(
             rules=tx.container.rules,
             employer_id=acting.employer_id,
         )
-        record_personal_data_access(
-            tx.session,
-            caller=caller,
-            acting=acting,
-            action="account.read",
-            subjects={"national_number": account["person"]["national_number"], "year": year},
-            request_id=request_id_of(request),
-        )
+        append_or_defer(tx.session, _audit(request, caller, acting, account, year))
     return account

@@ -22,9 +22,11 @@ from ila.api.me import router as me_router
 from ila.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from ila.api.problems import Problem, install
 from ila.api.ratelimit import TokenBucketLimiter
+from ila.audit.aio import GroupAppender
 from ila.batch.config import BatchSettings
 from ila.bootstrap import Container
 from ila.config import Settings
+from ila.db.aio import AsyncDatabase
 
 PREFIX = "/api/v1"
 DESCRIPTION = """The public API of the Individual Learning Account platform.
@@ -43,8 +45,11 @@ Guide: docs/api.md.
 """
 
 
-def create_api(container: Container | None = None) -> FastAPI:
-    """The API application. Without a container it can only describe itself (OpenAPI)."""
+def create_api(container: Container | None = None, aio: AsyncDatabase | None = None) -> FastAPI:
+    """The API application. Without a container it can only describe itself (OpenAPI). With
+    ``aio`` (opened and closed by the enclosing application's lifespan) the hot read routes
+    run on the event loop (ADR 0021); without it, or until it is open, they use the
+    synchronous engine."""
     settings = container.settings if container is not None else Settings(_env_file=None)
     api = FastAPI(
         title="ila API",
@@ -56,6 +61,8 @@ def create_api(container: Container | None = None) -> FastAPI:
         servers=[{"url": PREFIX}],
     )
     api.state.container = container
+    api.state.aio = aio or AsyncDatabase(None)
+    api.state.audit_appender = GroupAppender(api.state.aio.writer)
     api.state.limiter = TokenBucketLimiter(settings.api_rate_per_second, settings.api_rate_burst)
     install(api)
     api.include_router(oauth.router)

@@ -176,7 +176,7 @@ def _hash_parts(fields: Mapping[str, Any]) -> tuple[bytes, bytes]:
 # the same bytes as entry_hash), inserts them and moves the head; it fails (division by zero)
 # rather than commit fewer entries than given. Sent with COMMIT in one pipeline, so the head
 # stays locked only while the server runs it and flushes the commit.
-_APPEND_POSTGRESQL = """
+APPEND_POSTGRESQL = """
 WITH RECURSIVE
 head AS (SELECT seq, entry_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE),
 start AS (
@@ -190,12 +190,11 @@ start AS (
     WHERE NOT EXISTS (SELECT 1 FROM head) AND NOT EXISTS (SELECT 1 FROM audit_events)
 ),
 e AS (
-    SELECT * FROM unnest(
-        %(occurred_at)s::timestamptz[], %(actor)s::varchar[], %(organisation)s::varchar[],
-        %(on_behalf_of)s::varchar[], %(action)s::varchar[], %(resource)s::varchar[],
-        %(subject)s::varchar[], %(request_id)s::varchar[], %(legal_context)s::varchar[],
-        %(details)s::jsonb[], %(prefix)s::bytea[], %(suffix)s::bytea[]
-    ) WITH ORDINALITY AS e(
+    SELECT * FROM ROWS FROM (jsonb_to_recordset(%(entries)s::jsonb) AS (
+        occurred_at timestamptz, actor varchar, organisation varchar, on_behalf_of varchar,
+        action varchar, resource varchar, subject_national_number varchar, request_id varchar,
+        legal_context varchar, details jsonb, prefix text, suffix text
+    )) WITH ORDINALITY AS e(
         occurred_at, actor, organisation, on_behalf_of, action, resource,
         subject_national_number, request_id, legal_context, details, prefix, suffix, n
     )
@@ -204,8 +203,7 @@ chain (n, seq, prev_hash, entry_hash) AS (
     SELECT 0::bigint, seq, NULL::varchar, entry_hash::varchar FROM start
     UNION ALL
     SELECT c.n + 1, c.seq + 1, c.entry_hash, encode(sha256(
-        convert_to(c.entry_hash, 'UTF8') || '\x0a'::bytea || e.prefix
-        || convert_to((c.seq + 1)::text, 'UTF8') || e.suffix
+        convert_to(c.entry_hash || E'\n' || e.prefix || (c.seq + 1)::text || e.suffix, 'UTF8')
     ), 'hex')::varchar
     FROM chain AS c JOIN e ON e.n = c.n + 1
 ),
@@ -230,26 +228,10 @@ SELECT 1 / ((SELECT count(*) FROM inserted) = %(n)s AND (SELECT count(*) FROM mo
 """
 
 
-def _pipeline_parameters(entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    from psycopg.types.json import Jsonb  # noqa: PLC0415 - PostgreSQL only
-
-    columns: dict[str, list[Any]] = {
-        name: []
-        for name in (
-            "occurred_at",
-            "actor",
-            "organisation",
-            "on_behalf_of",
-            "action",
-            "resource",
-            "subject",
-            "request_id",
-            "legal_context",
-            "details",
-            "prefix",
-            "suffix",
-        )
-    }
+def pipeline_parameters(entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The parameters of :data:`APPEND_POSTGRESQL`: the entries as one JSON document (one
+    parameter to send, whatever their number), each with the two halves of its hashed text."""
+    rows = []
     normalised: dict[int, dict[str, Any]] = {}
     for entry in entries:
         details = entry.get("details") or {}
@@ -258,16 +240,15 @@ def _pipeline_parameters(entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]
         fields = {name: entry.get(name) for name in HASHED_FIELDS if name != "seq"}
         fields["details"] = normalised[id(details)]
         prefix, suffix = _hash_parts(fields)
-        for name in ("occurred_at", "actor", "organisation", "on_behalf_of", "action"):
-            columns[name].append(fields[name])
-        columns["resource"].append(fields["resource"])
-        columns["subject"].append(fields["subject_national_number"])
-        columns["request_id"].append(fields["request_id"])
-        columns["legal_context"].append(fields["legal_context"])
-        columns["details"].append(Jsonb(fields["details"]))
-        columns["prefix"].append(prefix)
-        columns["suffix"].append(suffix)
-    return {**columns, "n": len(entries)}
+        rows.append(
+            {
+                **fields,
+                "occurred_at": _timestamp(cast(datetime, fields["occurred_at"])),
+                "prefix": prefix.decode(),
+                "suffix": suffix.decode(),
+            }
+        )
+    return {"entries": orjson.dumps(rows).decode(), "n": len(entries)}
 
 
 def append_deferred(session: Session) -> None:
@@ -293,9 +274,9 @@ def append_deferred(session: Session) -> None:
         from psycopg import Connection  # noqa: PLC0415 - PostgreSQL only
 
         driver = cast(Connection[Any], connection.connection.driver_connection)
-        parameters = _pipeline_parameters(pending)
+        parameters = pipeline_parameters(pending)
         with driver.pipeline():
-            driver.execute(_APPEND_POSTGRESQL, parameters, prepare=False)
+            driver.execute(APPEND_POSTGRESQL, parameters, prepare=False)
             driver.commit()
         return
     append_entries(session, pending)

@@ -69,7 +69,34 @@ def record_personal_data_access(
     request_id: str,
     legal_context: str | None = None,
 ) -> None:
-    """Record that ``caller``, acting for ``acting``, did ``action`` on ``subjects``.
+    """Record that ``caller``, acting for ``acting``, did ``action`` on ``subjects``, in the
+    session's transaction (:func:`access_entries` says which rows)."""
+    # one executemany (a list of hundreds of workers is hundreds of rows), in the session's
+    # transaction like any other write of the request, at the end of the hash chain; an API
+    # request defers it to its commit (ila.api.transaction: one round trip with the COMMIT)
+    entries = access_entries(
+        caller=caller,
+        acting=acting,
+        action=action,
+        subjects=subjects,
+        request_id=request_id,
+        legal_context=legal_context,
+    )
+    if entries:  # none for an empty list: no person's data was read or written
+        append_or_defer(session, entries)
+
+
+def access_entries(
+    *,
+    caller: Caller,
+    acting: Acting,
+    action: str,
+    subjects: Mapping[str, object],
+    request_id: str,
+    legal_context: str | None = None,
+) -> list[dict[str, object]]:
+    """The audit entries recording that ``caller``, acting for ``acting``, did ``action`` on
+    ``subjects`` (to append to the chain).
 
     ``subjects`` names the person (``national_number``) or the persons shown or changed
     (``national_numbers``: one row each; an empty list records nothing, since no personal data
@@ -95,30 +122,22 @@ def record_personal_data_access(
         people = [str(subjects["national_number"])]
     else:
         people = [None]
-    if not people:
-        return  # no person's data was read or written
     at = utcnow()
-    # one executemany (a list of hundreds of workers is hundreds of rows), in the session's
-    # transaction like any other write of the request, at the end of the hash chain; an API
-    # request defers it to its commit (ila.api.transaction: one round trip with the COMMIT)
-    append_or_defer(
-        session,
-        [
-            {
-                "occurred_at": at,
-                "actor": caller.client_id,
-                "organisation": caller.organisation,
-                "on_behalf_of": acting.enterprise_number,
-                "action": verb,
-                "resource": resource,
-                "subject_national_number": person,
-                "request_id": request_id,
-                "legal_context": legal_context,
-                "details": details,
-            }
-            for person in people
-        ],
-    )
+    return [
+        {
+            "occurred_at": at,
+            "actor": caller.client_id,
+            "organisation": caller.organisation,
+            "on_behalf_of": acting.enterprise_number,
+            "action": verb,
+            "resource": resource,
+            "subject_national_number": person,
+            "request_id": request_id,
+            "legal_context": legal_context,
+            "details": details,
+        }
+        for person in people
+    ]
 
 
 def record_event(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from stdnum.be import bis, nn, vat
 from stdnum.exceptions import ValidationError as StdnumError
@@ -28,16 +29,13 @@ class NationalNumber:
     def parse(cls, raw: object, *, field: str = "national_number") -> NationalNumber:
         if not isinstance(raw, str) or not raw.strip():
             raise InvalidNationalNumber("a national number (NISS or BIS) is required", field=field)
-        digits = nn.compact(raw)
-        if not digits.isdigit() or len(digits) != 11:
+        found = _national_number(raw)
+        if isinstance(found, NationalNumber):
+            return found
+        if found == "digits":
             raise InvalidNationalNumber(
                 f"{raw!r} is not a national number: 11 digits expected", field=field
             )
-        for kind, module in ((NumberKind.NISS, nn), (NumberKind.BIS, bis)):
-            try:
-                return cls(module.validate(digits), kind)
-            except StdnumError:
-                continue
         raise InvalidNationalNumber(
             f"{raw!r} is not a valid NISS or BIS number (checksum or date)", field=field
         )
@@ -50,6 +48,21 @@ class NationalNumber:
         return self.value
 
 
+@lru_cache(maxsize=65_536)
+def _national_number(raw: str) -> NationalNumber | str:
+    """The number, or why it is not one ("digits", "checksum"): remembered, since the same
+    numbers come again and again (and the checks cost more than a look-up)."""
+    digits = nn.compact(raw)
+    if not digits.isdigit() or len(digits) != 11:
+        return "digits"
+    for kind, module in ((NumberKind.NISS, nn), (NumberKind.BIS, bis)):
+        try:
+            return NationalNumber(module.validate(digits), kind)
+        except StdnumError:
+            continue
+    return "checksum"
+
+
 @dataclass(frozen=True, slots=True)
 class EnterpriseNumber:
     """A validated Belgian enterprise number (KBO/BCE), stored as 10 digits."""
@@ -60,13 +73,13 @@ class EnterpriseNumber:
     def parse(cls, raw: object, *, field: str = "enterprise_number") -> EnterpriseNumber:
         if not isinstance(raw, str) or not raw.strip():
             raise InvalidEnterpriseNumber("an enterprise number is required", field=field)
-        try:
-            return cls(vat.validate(raw))
-        except StdnumError:
+        found = _enterprise_number(raw)
+        if found is None:
             raise InvalidEnterpriseNumber(
                 f"{raw!r} is not a valid enterprise number (10 digits, checksum mod 97)",
                 field=field,
-            ) from None
+            )
+        return found
 
     def formatted(self) -> str:
         v = self.value
@@ -102,3 +115,12 @@ class JointCommittee:
 
     def __str__(self) -> str:
         return self.code
+
+
+@lru_cache(maxsize=4_096)
+def _enterprise_number(raw: str) -> EnterpriseNumber | None:
+    """The number, or None if it is not one (remembered, as for national numbers)."""
+    try:
+        return EnterpriseNumber(vat.validate(raw))
+    except StdnumError:
+        return None

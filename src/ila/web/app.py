@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import ila
 from ila.api.app import PREFIX, create_api
 from ila.bootstrap import Container
+from ila.db.aio import AsyncDatabase
 from ila.identity.models import Employer, Person
 from ila.rights.models import RightVersion
 from ila.web import oidc, pages
@@ -73,9 +76,22 @@ class SecurityHeadersMiddleware:
 
 def create_app(container: Container) -> FastAPI:
     settings = container.settings
-    app = FastAPI(title="ila", version=ila.__version__, docs_url=None, redoc_url=None)
+    aio = AsyncDatabase(container.engine)  # the API's reads on the event loop (ADR 0021)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await aio.open()
+        try:
+            yield
+        finally:
+            await aio.close()
+
+    app = FastAPI(
+        title="ila", version=ila.__version__, docs_url=None, redoc_url=None, lifespan=lifespan
+    )
     app.state.container = container
-    app.router.routes.append(_ApiMount(PREFIX, create_api(container)))
+    app.state.aio = aio
+    app.router.routes.append(_ApiMount(PREFIX, create_api(container, aio)))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # a signed (itsdangerous) session cookie, HttpOnly, SameSite=Lax, Secure over https
     app.add_middleware(

@@ -1,0 +1,21 @@
+"""Reserved (this session's parallel work): replaced by its owner's migration, or left empty
+
+Revision ID: 0015
+Revises: 0014
+Create Date: 2026-11-24 02:20:00.000000
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0015"
+down_revision: str | None = "0014"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
