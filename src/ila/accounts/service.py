@@ -298,9 +298,9 @@ def _fold(
     rights = inputs.entitlements.get(person_id, {})
     used = inputs.used.get(person_id, {})
     ends = inputs.ends.get(person_id, {})
-    return fold_ledger(
+    return _folded(
         rules,
-        [
+        tuple(
             YearInput(
                 year=y,
                 entitlement=rights.get(y, _ZERO),
@@ -310,8 +310,15 @@ def _fold(
             )
             for y in range(first, year + 1)
             if y in rights or y in used
-        ],
+        ),
     )
+
+
+@lru_cache(maxsize=8_192)
+def _folded(rules: RuleSet, years: tuple[YearInput, ...]) -> list[LedgerYear]:
+    # a pure function of its inputs (frozen values), and accounts repeat the same few inputs
+    # (the same entitlement, nothing used): remembered. Callers only read the result.
+    return fold_ledger(rules, years)
 
 
 def _year_of(ledger: Iterable[LedgerYear], year: int) -> LedgerYear | None:
@@ -380,12 +387,22 @@ def employer_account_statements(
     :func:`employer_account_parameters`; ``by_enterprise_number`` takes the employer's
     enterprise number ``en`` instead of its id ``employer_id``."""
     first, last = bindparam("first", type_=Date), bindparam("last", type_=Date)
-    employer_id: Any = (
-        select(Employer.id).where(Employer.enterprise_number == bindparam("en")).scalar_subquery()
-        if by_enterprise_number
-        else bindparam("employer_id", type_=Integer)
-    )
-    person_id = select(Person.id).where(Person.national_number == bindparam("nn")).scalar_subquery()
+    person_of = select(Person.id).where(Person.national_number == bindparam("nn"))
+    employer_id: Any
+    if by_enterprise_number:
+        # the two ids looked up once for all four statements (a CTE they all read)
+        keys = select(
+            select(Employer.id)
+            .where(Employer.enterprise_number == bindparam("en"))
+            .scalar_subquery()
+            .label("employer_id"),
+            person_of.scalar_subquery().label("person_id"),
+        ).cte("account_keys")
+        employer_id = select(keys.c.employer_id).scalar_subquery()
+        person_id: Any = select(keys.c.person_id).scalar_subquery()
+    else:
+        employer_id = bindparam("employer_id", type_=Integer)
+        person_id = person_of.scalar_subquery()
     employed = (
         select(Employment.id)
         .where(

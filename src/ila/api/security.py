@@ -15,6 +15,7 @@ from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2, SecurityScopes
 from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope as Scope_
 
 from ila.access.domain import SCOPE_DESCRIPTIONS, Caller, Scope, require_scope
 from ila.access.tokens import CALLER_OF_TOKEN, authenticate, bearer_digest, caller_of
@@ -64,6 +65,10 @@ def _token_connection(engine: Engine) -> Connection:
 
 def aio_of(request: Request) -> AsyncDatabase:
     return cast(AsyncDatabase, request.app.state.aio)
+
+
+def aio_of_scope(scope: Scope_) -> AsyncDatabase:
+    return cast(AsyncDatabase, scope["app"].state.aio)
 
 
 def audit_appender_of(request: Request) -> GroupAppender:

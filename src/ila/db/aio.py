@@ -13,7 +13,6 @@ or an application run without lifespan) the routes take their synchronous path."
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -23,9 +22,9 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+import orjson
 from psycopg import AsyncConnection
 from psycopg import _queries as psycopg_queries
-from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import (
     ColumnElement,
@@ -34,7 +33,9 @@ from sqlalchemy import (
     Engine,
     Numeric,
     Select,
+    Text,
     case,
+    cast,
     func,
     literal_column,
     select,
@@ -100,8 +101,8 @@ def _timestamp(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value).astimezone(UTC)
 
 
-def _decimal(value: Any) -> Decimal | None:
-    return value if value is None or isinstance(value, Decimal) else Decimal(value)
+def _decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
 
 
 @dataclass(frozen=True)
@@ -109,11 +110,11 @@ class Bundle:
     """Several Core statements run as one: one round trip, one snapshot (a single statement
     needs no transaction around it), one row back. Each statement's rows come as a JSON array
     of arrays (PostgreSQL builds it), decoded to the values the driver gives for the columns
-    (dates, UTC timestamps, exact decimals). The order of each statement's rows is not kept:
-    sort them where it matters."""
+    (dates, UTC timestamps, exact decimals: sent as text, never as JSON numbers). The order
+    of each statement's rows is not kept: sort them where it matters."""
 
     compiled: Compiled
-    decoders: tuple[tuple[Callable[[Any], Any] | None, ...], ...]
+    decoders: tuple[tuple[tuple[int, Callable[[Any], Any]], ...], ...]  # (column, decode)
 
     def parameters(self, given: Mapping[str, Any]) -> dict[str, Any]:
         return self.compiled.parameters(given)
@@ -121,15 +122,12 @@ class Bundle:
     def rows(self, record: Sequence[Any]) -> list[list[tuple[Any, ...]]]:
         results = []
         for document, decoders in zip(record, self.decoders, strict=True):
-            results.append(
-                [
-                    tuple(
-                        value if decode is None else decode(value)
-                        for value, decode in zip(row, decoders, strict=True)
-                    )
-                    for row in document
-                ]
-            )
+            rows = orjson.loads(document)
+            if decoders:
+                for row in rows:
+                    for column, decode in decoders:
+                        row[column] = decode(row[column])
+            results.append([tuple(row) for row in rows])
         return results
 
 
@@ -143,23 +141,31 @@ def bundle_pg(
     from position ``gated`` on run only where ``gate`` holds (else they give no rows): the
     ones before decide whether the rest is worth reading."""
     parts: list[Any] = []
-    empty: ColumnElement[Any] = literal_column("'[]'::json")
+    empty: ColumnElement[Any] = literal_column("'[]'")
+    # the gate is evaluated once, in a CTE that every gated statement reads
+    holds = (
+        select(select(gate.label("holds")).cte("gate").c.holds).scalar_subquery()
+        if gate is not None
+        else None
+    )
+    all_decoders = []
     for n, statement in enumerate(statements):
         rows = statement.subquery()
-        as_json = func.coalesce(func.json_agg(func.json_build_array(*rows.c)), empty)
+        decoders = tuple(
+            (i, decode)
+            for i, column in enumerate(statement.selected_columns)
+            if (decode := _decoder(column.type)) is not None
+        )
+        exact = {i for i, decode in decoders if decode is _decimal}
+        columns = [cast(c, Text) if i in exact else c for i, c in enumerate(rows.c)]
+        # text, not json: psycopg hands it over as it is, for orjson to parse
+        as_json = cast(func.coalesce(func.json_agg(func.json_build_array(*columns)), empty), Text)
         part: Any = select(as_json).select_from(rows).scalar_subquery()
-        if gate is not None and n >= gated:
-            part = case((gate, part), else_=empty)
+        if holds is not None and n >= gated:
+            part = case((holds, part), else_=empty)
         parts.append(part)
-    decoders = tuple(
-        tuple(_decoder(column.type) for column in statement.selected_columns)
-        for statement in statements
-    )
-    return Bundle(compile_pg(select(*parts)), decoders)
-
-
-def _loads(text: str | bytes) -> Any:
-    return json.loads(text, parse_float=Decimal)  # exact decimals, never floats
+        all_decoders.append(decoders)
+    return Bundle(compile_pg(select(*parts)), tuple(all_decoders))
 
 
 @cache
@@ -178,7 +184,6 @@ async def _configure(connection: AsyncConnection[Any]) -> None:
     # one statement per read (a bundle when it needs several): autocommit, no BEGIN/COMMIT
     # round trips; the connection refuses writes (default_transaction_read_only, below)
     await connection.set_autocommit(True)
-    set_json_loads(_loads, connection)
 
 
 class AsyncDatabase:
