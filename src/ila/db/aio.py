@@ -77,7 +77,12 @@ class Compiled:
 def compile_pg(statement: ClauseElement) -> Compiled:
     """Compile once (call it from a cached builder): the text and the literals' values."""
     compiled = statement.compile(dialect=_DIALECT)
-    defaults = {k: v for k, v in compiled.params.items() if v is not None}
+    # named parameters (``bindparam("nn")``) are the caller's; literals keep their value
+    defaults = {
+        name: bind.effective_value
+        for bind, name in compiled.bind_names.items()  # type: ignore[attr-defined]
+        if not bind.required
+    }
     return Compiled(str(compiled), defaults)
 
 
