@@ -68,7 +68,12 @@ def _days_view(days: Fraction, day_minutes: int) -> tuple[tuple[str, str], ...]:
 
 def amount_view(days: Fraction) -> dict[str, str]:
     """A sum over employers with different working days: exact and two decimals only."""
-    return {"exact": fraction_str(days), "days": f"{to_storage(days):.2f}"}
+    return dict(_amount_view(days))
+
+
+@lru_cache(maxsize=16_384)
+def _amount_view(days: Fraction) -> tuple[tuple[str, str], ...]:
+    return (("exact", fraction_str(days)), ("days", f"{to_storage(days):.2f}"))
 
 
 def _name(person: Person | PersonRow) -> str:
