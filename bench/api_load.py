@@ -1,7 +1,8 @@
 """Benchmark of the REST API under concurrent load, with its two floors, in one run.
 
-On PostgreSQL, with the app served by uvicorn in 2 processes and wrk keeping 64 connections
-open over loopback, it measures in turn (each after a warm-up):
+On PostgreSQL, with the app served by 2 uvicorn processes (each its own ``SO_REUSEPORT``
+socket on the port) and wrk keeping 64 connections open over loopback, it measures in turn
+(each after a warm-up):
 
 1. the framework floor: ``GET /bench/constant`` (a constant JSON document);
 2. the I/O floor: ``GET /bench/person-async/{national_number}`` (one indexed read by key on
@@ -44,6 +45,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
+import psutil
 from joserfc import jwt
 from joserfc.jwk import ECKey
 from sqlalchemy import create_engine, func, select, text
@@ -79,6 +81,7 @@ class Measure:
     p99_ms: float
     requests: int
     errors: int  # non-2xx answers and socket errors
+    split: str  # wrk's connections per server process
 
 
 def ensure_wrk() -> str:
@@ -101,8 +104,33 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3.6e6}[unit]
 
 
+def connections_per_process(servers: Servers, port: int) -> str:
+    """How wrk's connections are shared between the server processes (each keeps the
+    connections it accepted for the whole run), e.g. "30/34"."""
+    counts = []
+    for process in servers.processes:
+        child = psutil.Process(process.pid)
+        try:
+            counts.append(
+                sum(
+                    1
+                    for c in child.net_connections(kind="tcp")
+                    if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == port
+                )
+            )
+        except psutil.Error:
+            continue
+    return "/".join(str(n) for n in sorted(c for c in counts if c))
+
+
 def run_wrk(
-    wrk: str, label: str, url: str, script: str, env: dict[str, str], args: argparse.Namespace
+    wrk: str,
+    label: str,
+    url: str,
+    script: str,
+    env: dict[str, str],
+    args: argparse.Namespace,
+    server: Servers,
 ) -> Measure:
     common = [
         wrk,
@@ -122,13 +150,17 @@ def run_wrk(
         check=True,
         capture_output=True,
     )
-    out = subprocess.run(  # noqa: S603 - our own wrk command line
+    measured = subprocess.Popen(  # noqa: S603 - our own wrk command line
         [*common, "-d", f"{args.duration}s"],
         env=full_env,
-        check=True,
-        capture_output=True,
+        stdout=subprocess.PIPE,
         text=True,
-    ).stdout
+    )
+    time.sleep(min(2.0, args.duration / 2))
+    split = connections_per_process(server, int(url.rsplit(":", 1)[1]))
+    out, _ = measured.communicate()
+    if measured.returncode != 0:
+        raise SystemExit(f"wrk failed: {measured.returncode}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     # the latency distribution's own lines ("  50%   12.34ms"), not a "75.50%" of the stats
@@ -141,8 +173,11 @@ def run_wrk(
     errors = int(non2xx.group(1)) if non2xx else 0
     if socket_errors:
         errors += sum(int(g) for g in socket_errors.groups())
-    print(f"{label}: {rps:,.0f} req/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, errors {errors}")
-    return Measure(label, rps, p50, p99, total, errors)
+    print(
+        f"{label}: {rps:,.0f} req/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, errors {errors}, "
+        f"connections per server process {split}"
+    )
+    return Measure(label, rps, p50, p99, total, errors, split)
 
 
 def prepare_data(args: argparse.Namespace, settings: Settings) -> tuple[str, list[str]]:
@@ -259,37 +294,62 @@ def token(base: str, settings: Settings, en: str) -> str:
     return str(answer.json()["access_token"])
 
 
-def start_server(port: int, env: dict[str, str], processes: int) -> subprocess.Popen[bytes]:
-    server = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "--app-dir",
-            str(Path(__file__).parent),
-            "api_server:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(processes),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env={**os.environ, **env},
-        start_new_session=True,
-    )
+@dataclass
+class Servers:
+    """The server processes: one uvicorn process each, every one with its own listening
+    socket on the same port (``SO_REUSEPORT``), so that the kernel shares new connections
+    between them by a hash of the client's address. (With ``uvicorn --workers N`` the
+    processes race to accept from one socket, and the first to wake takes a whole burst:
+    wrk's 64 connections were seen split 10/54, and the busier process then sets p99.)"""
+
+    processes: list[subprocess.Popen[bytes]]
+
+    def stop(self) -> None:
+        for process in self.processes:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            process.wait(timeout=30)
+
+
+def start_server(port: int, env: dict[str, str], processes: int) -> Servers:
+    servers = Servers([])
+    for _ in range(processes):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.set_inheritable(True)
+        servers.processes.append(
+            subprocess.Popen(  # noqa: S603
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "--factory",
+                    "--app-dir",
+                    str(Path(__file__).parent),
+                    "api_server:app",
+                    "--fd",
+                    str(sock.fileno()),
+                    "--log-level",
+                    "warning",
+                    "--no-access-log",
+                ],
+                env={**os.environ, **env},
+                start_new_session=True,
+                pass_fds=(sock.fileno(),),
+            )
+        )
+        sock.close()  # the child has its own copy
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/bench/constant", timeout=2).status_code == 200:
-                return server
+                time.sleep(2)  # every process up, not only the first
+                return servers
         except httpx.TransportError:
             time.sleep(0.3)
-    os.killpg(server.pid, signal.SIGTERM)
+    servers.stop()
     raise SystemExit("the server did not start")
 
 
@@ -316,7 +376,9 @@ def markdown(measures: list[Measure], args: argparse.Namespace, machine: dict[st
         f"{machine['python']}; {machine['os']}. Server, database and load generator share the "
         "machine.",
         "",
-        f"Setup: uvicorn with {args.server_workers} worker processes (httptools, uvloop; 40 "
+        f"Setup: {args.server_workers} uvicorn processes, each with its own listening socket on "
+        "the port (SO_REUSEPORT: the kernel shares connections between them) (httptools, "
+        "uvloop; 40 "
         f"threads each for the synchronous routes, a pool of {POOL_SIZE} + {POOL_OVERFLOW} "
         f"database connections; the account read and the I/O floor on the event loop with an "
         f"asyncio pool of {AIO_MIN}–{AIO_MAX} connections, ADR 0021), wrk with {args.threads} "
@@ -327,12 +389,12 @@ def markdown(measures: list[Measure], args: argparse.Namespace, machine: dict[st
         f"computed), reads spread over the {args.pool:,} workers "
         "of the largest employer.",
         "",
-        "| endpoint | req/s | p50 | p99 | errors | × faster I/O floor |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| endpoint | req/s | p50 | p99 | errors | × faster I/O floor | connections per process |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     lines.extend(
         f"| {m.label} | {m.requests_per_s:,.0f} | {m.p50_ms:.1f} ms | {m.p99_ms:.1f} ms "
-        f"| {m.errors} | {m.requests_per_s / io_floor:.2f} |"
+        f"| {m.errors} | {m.requests_per_s / io_floor:.2f} | {m.split} |"
         for m in measures
     )
     account = by["account read"]
@@ -449,12 +511,11 @@ def main() -> None:
             }
             chosen = [name.strip() for name in args.only.split(",") if name.strip()] or list(lines)
             measures = [
-                run_wrk(wrk, lines[name][0], base, lines[name][1], lines[name][2], args)
+                run_wrk(wrk, lines[name][0], base, lines[name][1], lines[name][2], args, server)
                 for name in chosen
             ]
         finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+            server.stop()
     if args.only:
         return
     results = measures
