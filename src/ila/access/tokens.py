@@ -19,7 +19,7 @@ from joserfc.errors import JoseError, UnsupportedAlgorithmError
 from joserfc.jwa import JWSAlgModel
 from joserfc.jwk import import_key
 from joserfc.jws import JWSRegistry, extract_compact
-from sqlalchemy import Connection, bindparam, delete, select
+from sqlalchemy import CTE, ColumnElement, Connection, bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -213,26 +213,21 @@ CALLER_OF_TOKEN = (
 )
 """The token check's one statement; parameter ``digest`` (:func:`bearer_digest`)."""
 
-TOKEN_ORGANISATION = (
-    select(ApiClient.organisation)
-    .join(AccessToken, AccessToken.client_pk == ApiClient.id)
-    .where(AccessToken.digest == bindparam("digest"))
-    .scalar_subquery()
-)
-"""The organisation of the token's client, as an expression (same parameter)."""
 
-TOKEN_VALID = (
-    select(AccessToken.id)
-    .join(ApiClient, ApiClient.id == AccessToken.client_pk)
-    .where(
-        AccessToken.digest == bindparam("digest"),
-        AccessToken.expires_at > bindparam("now"),
-        ApiClient.revoked_at.is_(None),
+def token_caller() -> CTE:
+    """:data:`CALLER_OF_TOKEN` as a CTE, for a statement that checks the token itself and
+    uses it more than once (looked up once)."""
+    return CALLER_OF_TOKEN.cte("token_caller")
+
+
+def token_valid(caller: CTE) -> ColumnElement[bool]:
+    """Whether the token of ``caller`` (:func:`token_caller`) is valid at ``now``: to spare
+    work in such a statement (:func:`caller_of` still decides)."""
+    return (
+        select(caller.c.id)
+        .where(caller.c.expires_at > bindparam("now"), caller.c.revoked_at.is_(None))
+        .exists()
     )
-    .exists()
-)
-"""Whether the token (``digest``) is valid at ``now``, as an expression: to spare work in a
-statement that checks the token itself (:func:`caller_of` still decides)."""
 
 
 def _invalid_token() -> InvalidToken:

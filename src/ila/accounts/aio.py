@@ -16,10 +16,11 @@ from functools import cache
 from typing import Any
 
 from psycopg import AsyncConnection
+from sqlalchemy import select
 
 from ila.access.domain import Acting, Caller, Scope, local_date
 from ila.access.service import ActingQuestion, acting_for_statement
-from ila.access.tokens import CALLER_OF_TOKEN, TOKEN_ORGANISATION, TOKEN_VALID, caller_of
+from ila.access.tokens import caller_of, token_caller, token_valid
 from ila.accounts.service import (
     employer_account_document,
     employer_account_parameters,
@@ -34,11 +35,12 @@ from ila.rights.rules import RuleSet
 
 @cache
 def _bundle(current: bool) -> Bundle:
+    caller = token_caller()  # the token looked up once for the three uses below
     return bundle_pg(
-        CALLER_OF_TOKEN,
-        acting_for_statement(TOKEN_ORGANISATION),
+        select(caller),
+        acting_for_statement(select(caller.c.organisation).scalar_subquery()),
         *employer_account_statements(current, by_enterprise_number=True),
-        gate=TOKEN_VALID,
+        gate=token_valid(caller),
         gated=2,
     )
 
