@@ -6,11 +6,13 @@ statements; everything else goes through the one-record use cases, each in a sav
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Table, select, text
 from sqlalchemy.orm import Session
 
@@ -18,8 +20,18 @@ from ila.access.audit import record_personal_data_access
 from ila.access.domain import Acting, Caller, ProviderKind, Scope
 from ila.access.models import Mandate
 from ila.access.service import acting_for
-from ila.batch.bulk import among, insert_rows, is_postgresql, next_ids
-from ila.batch.models import SenderRecord
+from ila.batch.bulk import (
+    NULL,
+    among,
+    binders,
+    copy_field,
+    copy_text,
+    is_postgresql,
+    next_ids,
+    write_lines,
+    write_tuples,
+)
+from ila.batch.models import BatchRecord, SenderRecord
 from ila.batch.xmlfile import (
     Header,
     Record,
@@ -35,11 +47,11 @@ from ila.db.versioning import Operation
 from ila.employment.models import Employment
 from ila.errors import DomainError, DuplicateRecord, NotFound, ValidationError
 from ila.exchange.outbox import SOURCE as OUTBOX_SOURCE
-from ila.exchange.outbox import OutboxEvent, new_event_id
+from ila.exchange.outbox import OutboxEvent
 from ila.identity.domain import NationalNumber
 from ila.identity.models import Employer, Person
 from ila.rights.service import SetRight, set_rights
-from ila.trainings.domain import Source, Status
+from ila.trainings.domain import Source, Status, TrainingData
 from ila.trainings.models import Training, TrainingVersion
 from ila.trainings.service import (
     DEFAULT_DAY_MINUTES,
@@ -57,17 +69,88 @@ _TRAININGS_WRITE = Scope.EMPLOYER_TRAININGS_WRITE
 _CREATE = Operation.CREATE.value
 _NO_EMPLOYMENT = "no employment of this worker with this employer"
 _REMEMBERED = 200_000  # persons remembered across chunks, at most
+_CONTENTS_KEPT = 20_000  # stored forms of training contents remembered, at most
+_EVENT_TYPE = "ila.account.training.recorded"
+_TRAININGS: Table = Training.__table__  # type: ignore[assignment]
+_VERSIONS: Table = TrainingVersion.__table__  # type: ignore[assignment]
+_EVENTS: Table = OutboxEvent.__table__  # type: ignore[assignment]
+_SENDER_RECORDS: Table = SenderRecord.__table__  # type: ignore[assignment]
+_RESULTS: Table = BatchRecord.__table__  # type: ignore[assignment]
+_T_COLUMNS = (
+    "id",
+    "person_id",
+    "employer_id",
+    "source",
+    "sender",
+    "sender_record_id",
+    "created_at",
+)
+_V_HEAD = (
+    "training_id",
+    "version",
+    "operation",
+    "recorded_at",
+    "superseded_at",
+    "recorded_by",
+    "reason",
+    "cancelled",
+)
+_E_COLUMNS = ("event_id", "type", "source", "subject", "occurred_at", "data")
+_S_COLUMNS = ("sender", "record_id", "digest", "batch_id", "training_id", "version")
+_R_COLUMNS = (
+    "batch_id",
+    "seq",
+    "line",
+    "record_id",
+    "kind",
+    "status",
+    "code",
+    "field",
+    "message",
+    "training_id",
+    "version",
+)
+_V4 = ~(0xF000 << 64) & ~(0xC000 << 48) & ((1 << 128) - 1)
+_V4_BITS = (0x4000 << 64) | (0x8000 << 48)
+
+
+def _event_data(training_id: int) -> str:
+    """The event's data as ``json.dumps`` writes it: ``{"training_id": …, "version": 1}``."""
+    return f'{{"training_id": {training_id}, "version": 1}}'
+
+
+def event_ids(count: int) -> Iterator[str]:
+    """``count`` new event ids, as :func:`ila.exchange.outbox.new_event_id` makes them
+    (``evt_`` and a random UUID 4 in hex), from one read of the system's random source."""
+    raw = os.urandom(16 * count)
+    for i in range(0, 16 * count, 16):
+        yield f"evt_{int.from_bytes(raw[i : i + 16]) & _V4 | _V4_BITS:032x}"
+
+
 _PRIOR_PG = text(
     "SELECT s.record_id, s.digest, s.training_id, s.version "
-    "FROM unnest(CAST(:ids AS varchar[])) AS u(rid) CROSS JOIN LATERAL ("
+    "FROM unnest(string_to_array(:ids, chr(10))) AS u(rid) CROSS JOIN LATERAL ("
     " SELECT record_id, digest, training_id, version FROM batch_sender_records"
     " WHERE sender = :sender AND record_id = u.rid LIMIT 1) AS s"
 )
 _EXISTING_PG = text(
     "SELECT t.sender_record_id "
-    "FROM unnest(CAST(:ids AS varchar[])) AS u(rid) CROSS JOIN LATERAL ("
+    "FROM unnest(string_to_array(:ids, chr(10))) AS u(rid) CROSS JOIN LATERAL ("
     " SELECT sender_record_id FROM trainings"
     " WHERE sender = :sender AND sender_record_id = u.rid LIMIT 1) AS t"
+)
+
+_PRIOR_SQLITE = text(
+    "SELECT record_id, digest, training_id, version FROM batch_sender_records "
+    "WHERE sender = :sender AND record_id IN (SELECT value FROM json_each(:ids))"
+)
+_EXISTING_SQLITE = text(
+    "SELECT sender_record_id FROM trainings "
+    "WHERE sender = :sender AND sender_record_id IN (SELECT value FROM json_each(:ids))"
+)
+_CREATED_SQLITE = text(
+    "SELECT sender_record_id, id FROM trainings "
+    "WHERE sender = :sender AND sender_record_id IN (SELECT value FROM json_each(:ids))"
 )
 
 
@@ -126,15 +209,14 @@ class ChunkContainer(Container):
         return SavepointUnitOfWork(self.chunk_session)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Create:
     record: Record
-    command: TrainingCreate
     person_id: int
     acting: Acting
     number: str
     source: Source
-    content: dict[str, object]
+    content: Any  # the version's content columns, bound: text (PostgreSQL) or a tuple
 
 
 @dataclass
@@ -156,6 +238,10 @@ class Applier:
     _persons: dict[str, int] = field(default_factory=dict)
     _employers_of: dict[int, set[int]] = field(default_factory=dict)
     _not_employed: set[tuple[int, int]] = field(default_factory=set)  # in this chunk
+    _stored: dict[tuple[TrainingData, int], Any] = field(default_factory=dict)
+    _stored_by_id: dict[int, tuple[TrainingData, int, Any]] = field(default_factory=dict)
+    _binders: dict[str, list[Callable[[Any], Any]]] = field(default_factory=dict)
+    content_columns: tuple[str, ...] = ()  # of a version, in stored_content's order
 
     # --- authorisation -----------------------------------------------------------------------
 
@@ -176,7 +262,7 @@ class Applier:
                 self._acting[key] = exc
         found = self._acting[key]
         if isinstance(found, DomainError):
-            raise found
+            raise found.with_traceback(None)  # raised again and again: keep no traceback
         return found
 
     def mandate_kind(self, session: Session, acting: Acting) -> ProviderKind | None:
@@ -206,7 +292,7 @@ class Applier:
             except DomainError as exc:
                 found = self._numbers[raw] = exc
         if isinstance(found, DomainError):
-            raise found
+            raise found.with_traceback(None)  # raised again and again: keep no traceback
         return found
 
     def find_persons(self, session: Session, numbers: set[str]) -> None:
@@ -257,16 +343,78 @@ class Applier:
             self._day_minutes[employer_id] = minutes or DEFAULT_DAY_MINUTES
         return self._day_minutes[employer_id]
 
+    def bound(self, session: Session, table: Table, columns: Sequence[str]) -> list[Any]:
+        """The bind processing of ``columns`` of ``table`` (see :func:`binders`), kept."""
+        key = f"{table.name}:{','.join(columns)}"
+        found = self._binders.get(key)
+        if found is None:
+            found = self._binders[key] = binders(session, table, columns)
+        return found
+
+    def stored(self, session: Session, data: TrainingData, day_minutes: int) -> Any:
+        """The content columns of a first version of ``data`` (:func:`stored_content`, what
+        :func:`record_training` stores), bound for the driver: a fragment of a ``COPY`` line on
+        PostgreSQL, a tuple on SQLite. Remembered per content and day length: a file repeats
+        the same course for many workers."""
+        # by identity first: the reader gives one TrainingData per distinct content
+        seen = self._stored_by_id.get(id(data))
+        if seen is not None and seen[0] is data and seen[1] == day_minutes:
+            return seen[2]
+        key = (data, day_minutes)
+        found = self._stored.get(key)
+        if found is None:
+            content = stored_content(data, day_minutes)
+            if not self.content_columns:
+                self.content_columns = tuple(content)
+            columns = self.content_columns
+            values = [
+                bind(content[c])
+                for bind, c in zip(self.bound(session, _VERSIONS, columns), columns, strict=True)
+            ]
+            postgresql = is_postgresql(session)
+            found = "\t".join(map(copy_field, values)) if postgresql else tuple(values)
+            if len(self._stored) >= _CONTENTS_KEPT:
+                self._stored.clear()
+            self._stored[key] = found
+        if len(self._stored_by_id) >= _CONTENTS_KEPT:
+            self._stored_by_id.clear()
+        self._stored_by_id[id(data)] = (data, day_minutes, found)  # holds data: its id stays
+        return found
+
     # --- one chunk ---------------------------------------------------------------------------
 
     def apply(self, session: Session, chunk: Sequence[Record]) -> list[Outcome]:
         """Apply the chunk in ``session`` (the caller commits) and return one outcome per
         record, in order. Also records the applied record ids of the sender."""
         run = _Chunk(self, session, chunk)
-        return run.apply()
+        run.check()
+        return run.write(session)
+
+    def prepare(
+        self, session: Session, chunk: Sequence[Record], written: Prepared | None = None
+    ) -> Prepared | None:
+        """Check a chunk of new trainings with reads only in ``session``, for its writes to
+        run later in another transaction (:meth:`Prepared.write`) while the next chunk is
+        checked. None when the chunk needs :meth:`apply` instead, in one transaction: a record
+        that is not a new training (it may depend on the writes before it), a record id
+        recorded through another channel (the one-record use case decides), or one applied
+        by ``written``, the chunk whose writes may still be under way (this chunk's look-ups
+        could not see them)."""
+        if any(r.command is not None and type(r.command) is not TrainingCreate for r in chunk):
+            return None
+        if written is not None and any(str(r.record_id) in written.applied for r in chunk):
+            return None
+        run = _Chunk(self, session, chunk)
+        run.prefetch()
+        if run.existing.difference(run.prior):
+            return None
+        run.check()
+        return run
 
 
 class _Chunk:
+    """The records of one chunk: checked (:meth:`check`), then written (:meth:`write`)."""
+
     def __init__(self, applier: Applier, session: Session, chunk: Sequence[Record]) -> None:
         self.a = applier
         self.s = session
@@ -277,10 +425,12 @@ class _Chunk:
         self.applied: dict[str, tuple[str, Outcome | None]] = {}  # record id -> digest, outcome
         self.new_ids: list[tuple[Record, Outcome]] = []
         self.audit: dict[tuple[str, str, int | None], tuple[Acting, list[str]]] = {}
+        self.prefetched = False
 
     # lookups for the whole chunk, in a few statements
 
-    def _prefetch(self) -> None:
+    def prefetch(self) -> None:
+        self.prefetched = True
         ids = [r.record_id for r in self.chunk if r.command is not None and r.record_id]
         self.prior: dict[str, tuple[str, int | None, int | None]] = {}
         self.existing: set[str] = set()
@@ -288,27 +438,19 @@ class _Chunk:
             # one probe of the unique index (sender, record id) per id, whatever the
             # statistics say: "= ANY(:ids)" under a generic plan filtered every row of the
             # sender against the whole list (seconds per chunk once a sender has 100,000 rows)
-            given = {"sender": self.sender, "ids": ids}
+            # the ids as one text, one per line (a record id has no line break: its schema
+            # type's pattern excludes them): psycopg dumps a list of 10,000 strings slowly
+            given = {"sender": self.sender, "ids": "\n".join(ids)}
             for rid, digest, training_id, version in self.s.execute(_PRIOR_PG, given):
                 self.prior[rid] = (digest, training_id, version)
             self.existing.update(self.s.scalars(_EXISTING_PG, given))
         else:
-            sr = SenderRecord
-            for among_ids in among(self.s, sr.record_id, ids):
-                for rid, digest, training_id, version in self.s.execute(
-                    select(sr.record_id, sr.digest, sr.training_id, sr.version).where(
-                        sr.sender == self.sender, among_ids
-                    )
-                ):
-                    self.prior[rid] = (digest, training_id, version)
-            for among_ids in among(self.s, Training.sender_record_id, ids):
-                self.existing.update(
-                    self.s.scalars(
-                        select(Training.sender_record_id).where(
-                            Training.sender == self.sender, among_ids
-                        )
-                    )
-                )
+            # SQLite: the ids as one JSON array parameter (json_each), not IN lists that
+            # SQLAlchemy compiles anew for every 900 values
+            given = {"sender": self.sender, "ids": orjson.dumps(ids).decode()}
+            for rid, digest, training_id, version in self.s.execute(_PRIOR_SQLITE, given):
+                self.prior[rid] = (digest, training_id, version)
+            self.existing.update(self.s.scalars(_EXISTING_SQLITE, given))
         numbers: set[str] = set()
         for r in self.chunk:
             if isinstance(r.command, TrainingCreate):
@@ -318,8 +460,11 @@ class _Chunk:
                     continue  # rejected with the record
         self.a.find_persons(self.s, numbers)
 
-    def apply(self) -> list[Outcome]:
-        self._prefetch()
+    def check(self) -> None:
+        """Every record's rules, authorisation and replay check, in file order; new trainings
+        wait in ``pending`` for :meth:`write` (other kinds are applied as they come)."""
+        if not self.prefetched:
+            self.prefetch()
         for record in self.chunk:
             if record.error is not None or record.command is None:
                 error = record.error or ValidationError(
@@ -327,17 +472,28 @@ class _Chunk:
                 )
                 self.outcomes[record.seq] = rejected(record, error)
                 continue
-            replay = self._replay(record)
-            if replay is not None:
-                self.outcomes[record.seq] = replay
-                continue
+            rid = str(record.record_id)
+            if rid in self.applied or rid in self.prior:
+                replay = self._replay(record)
+                if replay is not None:
+                    self.outcomes[record.seq] = replay
+                    continue
+            command = record.command
             try:
-                outcome = self._one(record)
+                if type(command) is TrainingCreate:
+                    outcome = self._create(record, command)
+                else:
+                    outcome = self._one(record)
             except DomainError as exc:
                 self.outcomes[record.seq] = rejected(record, exc)
                 continue
             if outcome is not None:
                 self._done(record, outcome)
+
+    def write(self, session: Session) -> list[Outcome]:
+        """Write what :meth:`check` left pending, in ``session`` (the caller commits): new
+        trainings, applied record ids, audit entries; the outcomes in file order."""
+        self.s = session
         self._flush()
         self._remember()
         self._write_audit()
@@ -433,90 +589,108 @@ class _Chunk:
                 recorded.training_id,
                 recorded.version,
             )
-        content = stored_content(c.data, self.a.day_minutes(self.s, acting.employer_id))
-        self.pending.append(_Create(record, c, person_id, acting, number, source, content))
+        content = self.a.stored(self.s, c.data, self.a.day_minutes(self.s, acting.employer_id))
+        self.pending.append(_Create(record, person_id, acting, number, source, content))
         self.existing.add(rid)
         self.applied[rid] = (record.digest, None)
         return None
 
     def _flush(self) -> None:
-        """Write the pending new trainings: two multi-row inserts."""
+        """Write the pending new trainings: their trainings, first versions and outbox events
+        (the same rows as :func:`record_training`), a multi-row write each."""
         if not self.pending:
             return
+        pending, self.pending = self.pending, []
+        s, a = self.s, self.a
         now = utcnow()
-        rows = [
-            {
-                "person_id": p.person_id,
-                "employer_id": p.acting.employer_id,
-                "source": p.source.value,
-                "sender": self.sender,
-                "sender_record_id": p.record.record_id,
-                "created_at": now,
-            }
-            for p in self.pending
-        ]
-        trainings: Table = Training.__table__  # type: ignore[assignment]
-        if is_postgresql(self.s):
-            ids = next_ids(self.s, trainings, len(rows))
-            for i, row in zip(ids, rows, strict=True):
-                row["id"] = i
-            insert_rows(self.s, trainings, rows)
+        sender = self.sender
+        if is_postgresql(s):
+            ids = next_ids(s, _TRAININGS, len(pending))
+            (at,) = (copy_field(bind(now)) for bind in a.bound(s, _TRAININGS, ("created_at",)))
+            sender_text = copy_text(sender)
+            write_lines(
+                s,
+                _TRAININGS,
+                _T_COLUMNS,
+                (
+                    f"{i}\t{p.person_id}\t{p.acting.employer_id}\t{p.source.value}\t"
+                    f"{sender_text}\t{copy_text(str(p.record.record_id))}\t{at}\n"
+                    for i, p in zip(ids, pending, strict=True)
+                ),
+            )
+            head = f"\t1\t{_CREATE}\t{at}\t{NULL}\t{copy_text(a.actor)}\t{NULL}\tf\t"
+            write_lines(
+                s,
+                _VERSIONS,
+                _V_HEAD + a.content_columns,
+                (f"{i}{head}{p.content}\n" for i, p in zip(ids, pending, strict=True)),
+            )
+            # the same thin events as record_training, in the chunk's transaction (outbox)
+            event = f"\t{_EVENT_TYPE}\t{copy_text(OUTBOX_SOURCE)}\t"
+            write_lines(
+                s,
+                _EVENTS,
+                _E_COLUMNS,
+                (
+                    f"{e}{event}{p.number}\t{at}\t{_event_data(i)}\n"
+                    for e, i, p in zip(event_ids(len(pending)), ids, pending, strict=True)
+                ),
+            )
         else:
-            insert_rows(self.s, trainings, rows)
-            created: dict[str, int] = {}
-            for among_ids in among(
-                self.s, Training.sender_record_id, [r["sender_record_id"] for r in rows]
-            ):
-                created.update(
-                    (rid, tid)
-                    for tid, rid in self.s.execute(
-                        select(Training.id, Training.sender_record_id).where(
-                            Training.sender == self.sender, among_ids
-                        )
+            (at,) = (bind(now) for bind in a.bound(s, _TRAININGS, ("created_at",)))
+            write_tuples(
+                s,
+                _TRAININGS,
+                _T_COLUMNS[1:],
+                [
+                    (
+                        p.person_id,
+                        p.acting.employer_id,
+                        p.source.value,
+                        sender,
+                        p.record.record_id,
+                        at,
                     )
-                )
-            ids = [created[str(r["sender_record_id"])] for r in rows]
-        first = {
-            "version": 1,
-            "operation": _CREATE,
-            "recorded_at": now,
-            "superseded_at": None,
-            "recorded_by": self.a.actor,
-            "reason": None,
-            "cancelled": False,
-        }
-        insert_rows(
-            self.s,
-            TrainingVersion.__table__,  # type: ignore[arg-type]
-            [
-                {"training_id": training_id, **first, **p.content}
-                for training_id, p in zip(ids, self.pending, strict=True)
-            ],
-        )
-        # the same thin events as record_training, in the chunk's transaction (outbox)
-        insert_rows(
-            self.s,
-            OutboxEvent.__table__,  # type: ignore[arg-type]
-            [
-                {
-                    "event_id": new_event_id(),
-                    "type": "ila.account.training.recorded",
-                    "source": OUTBOX_SOURCE,
-                    "subject": p.number,
-                    "occurred_at": now,
-                    "data": {"training_id": training_id, "version": 1},
-                }
-                for training_id, p in zip(ids, self.pending, strict=True)
-            ],
-        )
-        for training_id, p in zip(ids, self.pending, strict=True):
+                    for p in pending
+                ],
+            )
+            given = {
+                "sender": sender,
+                "ids": orjson.dumps([p.record.record_id for p in pending]).decode(),
+            }
+            created: dict[str, int] = dict(s.execute(_CREATED_SQLITE, given).all())
+            ids = [created[str(p.record.record_id)] for p in pending]
+            (false,) = (bind(False) for bind in a.bound(s, _VERSIONS, ("cancelled",)))
+            first = (1, _CREATE, at, None, a.actor, None, false)
+            write_tuples(
+                s,
+                _VERSIONS,
+                _V_HEAD + a.content_columns,
+                [(i, *first, *p.content) for i, p in zip(ids, pending, strict=True)],
+            )
+            write_tuples(
+                s,
+                _EVENTS,
+                _E_COLUMNS,
+                [
+                    (
+                        e,
+                        _EVENT_TYPE,
+                        OUTBOX_SOURCE,
+                        p.number,
+                        at,
+                        f'{{"training_id": {i}, "version": 1}}',
+                    )
+                    for e, i, p in zip(event_ids(len(pending)), ids, pending, strict=True)
+                ],
+            )
+        for training_id, p in zip(ids, pending, strict=True):
             r = p.record
             self._audited("trainings.create", p.acting, p.number)
             self._done(
                 r,
                 Outcome(r.seq, r.line, r.record_id, r.kind, "accepted", training_id, 1),
             )
-        self.pending = []
 
     def _target(self, target: str, employer_id: int) -> int:
         training_id = self.s.scalar(
@@ -629,18 +803,85 @@ class _Chunk:
     def _remember(self) -> None:
         if not self.new_ids:
             return
-        insert_rows(
-            self.s,
-            SenderRecord.__table__,  # type: ignore[arg-type]
-            [
-                {
-                    "sender": self.sender,
-                    "record_id": r.record_id,
-                    "digest": r.digest,
-                    "batch_id": self.a.batch_id,
-                    "training_id": o.training_id,
-                    "version": o.version,
-                }
-                for r, o in self.new_ids
-            ],
-        )
+        batch_id = self.a.batch_id
+        if is_postgresql(self.s):
+            sender = copy_text(self.sender)
+            write_lines(
+                self.s,
+                _SENDER_RECORDS,
+                _S_COLUMNS,
+                (
+                    f"{sender}\t{copy_text(str(r.record_id))}\t{r.digest}\t{batch_id}\t"
+                    f"{NULL if o.training_id is None else o.training_id}\t"
+                    f"{NULL if o.version is None else o.version}\n"
+                    for r, o in self.new_ids
+                ),
+            )
+        else:
+            write_tuples(
+                self.s,
+                _SENDER_RECORDS,
+                _S_COLUMNS,
+                [
+                    (self.sender, r.record_id, r.digest, batch_id, o.training_id, o.version)
+                    for r, o in self.new_ids
+                ],
+            )
+
+
+Prepared = _Chunk
+"""A chunk checked by :meth:`Applier.prepare`, whose writes are still to run."""
+
+
+def _cut(value: str | None, size: int) -> str | None:
+    return value[:size] if value else None
+
+
+def write_results(session: Session, batch_id: int, outcomes: Sequence[Outcome]) -> None:
+    """Store the results of a chunk (``batch_records``), a multi-row write: the same values
+    as :meth:`Outcome.row`."""
+    if not outcomes:
+        return
+    if is_postgresql(session):
+
+        def line(o: Outcome) -> str:
+            rid = NULL if not o.record_id else copy_text(o.record_id[:100])
+            tid = NULL if o.training_id is None else o.training_id
+            version = NULL if o.version is None else o.version
+            if o.code is None and o.field is None and o.message is None:
+                return (
+                    f"{batch_id}\t{o.seq}\t{o.line}\t{rid}\t{o.kind}\t{o.status}\t"
+                    f"{NULL}\t{NULL}\t{NULL}\t{tid}\t{version}\n"
+                )
+            texts = "\t".join(
+                NULL if v is None else copy_text(v)
+                for v in (_cut(o.code, 60), _cut(o.field, 60), _cut(o.message, 1000))
+            )
+            return (
+                f"{batch_id}\t{o.seq}\t{o.line}\t{rid}\t{copy_text(o.kind)}\t{o.status}\t"
+                f"{texts}\t{tid}\t{version}\n"
+            )
+
+        write_lines(session, _RESULTS, _R_COLUMNS, map(line, outcomes))
+        return
+    write_tuples(
+        session,
+        _RESULTS,
+        _R_COLUMNS,
+        [
+            (
+                batch_id,
+                o.seq,
+                o.line,
+                _cut(o.record_id, 100),
+                o.kind,
+                o.status,
+                _cut(o.code, 60),
+                _cut(o.field, 60),
+                _cut(o.message, 1000),
+                o.training_id,
+                o.version,
+            )
+            for o in outcomes
+        ],
+    )

@@ -222,7 +222,63 @@ def _day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
+# the children of a record as exclusive C14N writes them once the record is valid for the
+# schema: simple elements of the default namespace, text escaped as below (C14N 1.0, 5.2)
+_CHILD = re.compile(r"<([A-Za-z]+)>([^<]*)</\1>")
+_ESCAPED = re.compile(r"&(amp|lt|gt|#xD);")
+_UNESCAPE = {"amp": "&", "lt": "<", "gt": ">", "#xD": "\r"}
+
+
+def _unescaped(match: re.Match[str]) -> str:
+    return _UNESCAPE[match.group(1)]
+
+
+def _children(el: etree._Element, canonical: bytes) -> dict[str, str]:
+    """The texts of the record's children, read from its canonical bytes (one regular
+    expression instead of a Python call per child); :func:`_texts` when the canonical form
+    is not the plain one (a child in another namespace or with a prefix)."""
+    decoded = canonical.decode()
+    found = _CHILD.findall(decoded)
+    if len(found) != len(el):
+        return _texts(el)
+    if "&" not in decoded:
+        return dict(found)
+    return {name: _ESCAPED.sub(_unescaped, text) if "&" in text else text for name, text in found}
+
+
+_CONTENT_FIELDS = (
+    "title",
+    "provider",
+    "startDate",
+    "endDate",
+    "duration",
+    "durationUnit",
+    "nature",
+    "status",
+    "countsTowardRight",
+    "notCountingReason",
+    "certificate",
+    "certificateValidUntil",
+    "financing",
+)
+_CONTENTS_KEPT = 20_000
+_contents: dict[tuple[str | None, ...], TrainingData] = {}
+
+
 def _content(t: dict[str, str]) -> TrainingData:
+    """The training content of a record, converted once per distinct content (a file
+    repeats the same course for many workers; :class:`TrainingData` is immutable)."""
+    key = tuple(map(t.get, _CONTENT_FIELDS))
+    found = _contents.get(key)
+    if found is None:
+        found = _convert(t)
+        if len(_contents) >= _CONTENTS_KEPT:
+            _contents.clear()
+        _contents[key] = found
+    return found
+
+
+def _convert(t: dict[str, str]) -> TrainingData:
     counts = t.get("countsTowardRight", "true").strip() in {"true", "1"}
     reason = _opt(t, "notCountingReason")
     return TrainingData(
@@ -242,8 +298,8 @@ def _content(t: dict[str, str]) -> TrainingData:
     )
 
 
-def _command(kind: str, el: etree._Element) -> Command:
-    t = _texts(el)
+def _command(kind: str, el: etree._Element, canonical: bytes) -> Command:
+    t = _children(el, canonical)
     if kind == "trainingCreate":
         return TrainingCreate(t["employer"], t["worker"], _content(t))
     if kind == "trainingRectify":
@@ -287,11 +343,10 @@ def _record(seq: int, kind: str, el: etree._Element) -> Record:
                 line=error.line if error else line,
             ),
         )
-    digest = hashlib.blake2b(
-        etree.tostring(el, method="c14n", exclusive=True), digest_size=16
-    ).hexdigest()
+    canonical = etree.tostring(el, method="c14n", exclusive=True)
+    digest = hashlib.blake2b(canonical, digest_size=16).hexdigest()
     try:
-        command = _command(kind, el)
+        command = _command(kind, el, canonical)
     except (ValueError, ArithmeticError) as exc:  # valid for the XSD, not for Python
         return Record(
             seq,
@@ -367,9 +422,12 @@ def read(
         raise _fail(code, f"not well-formed XML: {message}", line) from None
 
 
-def _walk(source: BinaryIO, validate_after: int | None) -> Iterator[Header | Record]:
+def _walk(  # noqa: PLR0912 - the record branch inlined: it runs once per record
+    source: BinaryIO, validate_after: int | None
+) -> Iterator[Header | Record]:
     seq = 0
     header: Header | None = None
+    tags, records_tag = _TAGS, _RECORDS
     for event, el in _events(source):
         tag = el.tag
         if event == "start":
@@ -381,6 +439,22 @@ def _walk(source: BinaryIO, validate_after: int | None) -> Iterator[Header | Rec
             header = _header(el)
             yield header
             el.clear()
+        elif tag in tags and validate_after is not None:  # a record: the common case, inline
+            parent = el.getparent()
+            if parent is None or parent.tag != records_tag:
+                continue  # inside something else: reported with the element that holds it
+            if el.getprevious() is not None:  # elements before it that are not records
+                for odd in _unknown_siblings(el):
+                    seq += 1
+                    yield _located(seq, UNKNOWN, odd, validate_after)
+            seq += 1
+            if seq > validate_after:
+                yield _record(seq, tags[tag], el)
+            else:
+                yield Record(seq, el.sourceline or 1, tags[tag], el.get("recordId"))
+            el.clear()
+            while el.getprevious() is not None:
+                del parent[0]
         elif tag != _ROOT:
             for record in _at_end(el, seq, validate_after):
                 seq = record.seq
@@ -403,15 +477,58 @@ def read_header(path: Path, max_bytes: int) -> Header:
 
 def scan(path: Path, max_bytes: int) -> tuple[Header, int]:
     """A first pass over the whole file: well-formed, no DOCTYPE, a valid header; the number of
-    records. Nothing is applied from a file that does not pass it."""
-    header: Header | None = None
+    records. Nothing is applied from a file that does not pass it. The records are counted as
+    :func:`read` yields them, without building them (the pass costs little more than
+    libxml2's parsing)."""
+    check_size(path, max_bytes)
+    try:
+        with path.open("rb") as source:
+            _prolog(source)
+            source.seek(0)
+            return _count(source)
+    except etree.XMLSyntaxError as exc:
+        line = exc.lineno if exc.lineno and exc.lineno > 0 else None
+        message = str(exc.msg or exc).strip()
+        code = "unsupported_encoding" if "encoding" in message.lower() else "xml_not_well_formed"
+        raise _fail(code, f"not well-formed XML: {message}", line) from None
+
+
+def _count(source: BinaryIO) -> tuple[Header, int]:
+    """:func:`_walk` counting instead of yielding: the same checks, the same records."""
     count = 0
-    for item in read(path, max_bytes, validate_after=None):
-        if isinstance(item, Header):
-            header = item
-        else:
+    header: Header | None = None
+    tags, records_tag = _TAGS, _RECORDS
+    for event, el in _events(source):
+        tag = el.tag
+        if event == "start":
+            if tag == records_tag and header is None:
+                raise _fail("invalid_header", "the records come before a header", el.sourceline)
+        elif tag in tags:
+            parent = el.getparent()
+            if parent is None or parent.tag != records_tag:
+                continue  # inside something else: counted with the element that holds it
+            prev = el.getprevious()
+            while prev is not None:
+                if prev.tag not in tags:
+                    count += 1
+                prev = prev.getprevious()
             count += 1
-    assert header is not None  # read() raises when there is none  # noqa: S101
+            el.clear()
+            while el.getprevious() is not None:
+                del parent[0]
+        elif tag == _HEADER:
+            if header is not None:
+                raise _fail("invalid_header", "a second header", el.sourceline)
+            header = _header(el)
+            el.clear()
+        elif tag != _ROOT:  # the end of <records>: what is left in it that is not a record
+            count += sum(child.tag not in tags for child in el)
+            el.clear()
+    if header is None:
+        raise _fail(
+            "invalid_header",
+            f"no <header> in the namespace {NAMESPACE}: is this an ila batch file?",
+        )
     return header, count
 
 
@@ -463,7 +580,7 @@ def _fewer_collections() -> Iterator[None]:
 
 
 _BLOCK = 500  # records handed over at a time
-_BLOCKS_AHEAD = 8  # at most this many blocks read ahead: memory stays flat
+_BLOCKS_AHEAD = 40  # at most this many blocks read ahead (two chunks of 10,000): flat memory
 
 
 def _ahead(items: Iterator[Record]) -> Iterator[Record]:

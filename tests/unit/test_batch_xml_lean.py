@@ -1,0 +1,137 @@
+"""The lean reading paths of batch files (no database): the validation pass (:func:`scan`)
+counts and refuses exactly as a full read does; record contents are read from the canonical
+bytes, with the element walk as fallback, and converted once per distinct content."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ila.batch.xmlfile import Header, Record, TrainingCreate, read, records, scan
+from ila.errors import InvalidBatchFile
+
+LIMIT = 50 * 1024 * 1024
+NS = "urn:be:ila:batch:submission:v1"
+HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    f'<submission xmlns="{NS}">\n'
+    "<header><sender>0900000147</sender><reference>REF-1</reference>"
+    "<created>2026-11-23T10:00:00Z</created>"
+    "<employers><employer>0900000147</employer></employers></header>\n<records>\n"
+)
+TAIL = "</records>\n</submission>\n"
+CREATE = (
+    '<trainingCreate recordId="{rid}"><employer>0900000147</employer>'
+    "<worker>90010190193</worker><title>{title}</title><startDate>2024-03-01</startDate>"
+    "<endDate>2024-03-01</endDate><duration>4</duration><durationUnit>hours</durationUnit>"
+    "<nature>formal_internal</nature><status>followed</status></trainingCreate>\n"
+)
+ODD = (
+    "<surprise>x</surprise>\n"
+    + CREATE.format(rid="a", title="t")
+    + "<wrapper>"
+    + CREATE.format(rid="inside", title="t")
+    + "</wrapper>\n"
+    + CREATE.format(rid="b", title="t")
+    + "<x/><y/>"
+    + CREATE.format(rid="c", title="t")
+    + "<trailing/><records><inner/></records>\n"
+)
+
+FILES = {
+    "plain": HEAD + CREATE.format(rid="1", title="t") * 3 + TAIL,
+    "empty": HEAD + TAIL,
+    "odd-elements": HEAD + ODD + TAIL,
+    "records-outside": HEAD
+    + TAIL.replace("</records>", "</records>" + CREATE.format(rid="o", title="t")),
+    "truncated": (HEAD + CREATE.format(rid="1", title="t") * 3 + TAIL)[:-40],
+    "not-xml": "just some text",
+    "doctype": '<?xml version="1.0"?>\n<!DOCTYPE s [<!ENTITY x "y">]>\n'
+    + HEAD.split("\n", 1)[1]
+    + TAIL,
+    "records-first": HEAD.replace("<header>", "<records/><header>") + TAIL,
+    "two-headers": (HEAD + TAIL).replace("</header>", "</header><header/>"),
+    "bad-header": HEAD.replace("<sender>0900000147", "<sender>12") + TAIL,
+    "no-header": f'<?xml version="1.0"?><submission xmlns="{NS}"><records/></submission>',
+    "other-namespace": '<?xml version="1.0"?><other xmlns="urn:x"><header/></other>',
+}
+
+
+def _outcome(call: object) -> tuple[str, object]:
+    try:
+        return "ok", call()  # type: ignore[operator]
+    except InvalidBatchFile as exc:
+        return "failed", (exc.code, exc.details.get("line"))
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_scan_counts_and_refuses_as_a_full_read_does(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "f.xml"
+    path.write_text(FILES[name], encoding="utf-8")
+
+    def full() -> tuple[Header, int]:
+        items = list(read(path, LIMIT))
+        header = next(i for i in items if isinstance(i, Header))
+        return header, sum(isinstance(i, Record) for i in items)
+
+    assert _outcome(lambda: scan(path, LIMIT)) == _outcome(full)
+    if name == "odd-elements":
+        assert scan(path, LIMIT)[1] == 10  # a nested <records> reports its children too
+
+
+def test_records_read_from_canonical_bytes_or_from_the_elements(tmp_path: Path) -> None:
+    plain = HEAD + CREATE.format(rid="1", title="a &amp; b &lt;c&gt; d&#13;&#9;e") + TAIL
+    prefixed = (
+        HEAD.replace("<records>", f'<records xmlns:p="{NS}">')
+        + CREATE.format(rid="1", title="a &amp; b &lt;c&gt; d&#13;&#9;e")
+        .replace("<title>", "<p:title>")
+        .replace("</title>", "</p:title>")
+        + TAIL
+    )
+    foreign = (
+        HEAD
+        + CREATE.format(rid="1", title="a &amp; b &lt;c&gt; d&#13;&#9;e").replace(
+            "<status>", '<note xmlns="urn:other">ignored</note><status>'
+        )
+        + TAIL
+    )
+    commands = []
+    for i, text in enumerate((plain, prefixed, foreign)):
+        path = tmp_path / f"{i}.xml"
+        path.write_text(text, encoding="utf-8")
+        (record,) = records(path, LIMIT)
+        assert record.error is None or record.error.code == "schema_violation"
+        commands.append(record.command if record.error is None else None)
+    assert isinstance(commands[0], TrainingCreate)
+    assert commands[0].data.title == "a & b <c> d\r\te"
+    assert commands[1] == commands[0]  # a prefixed child: read from the elements
+    assert commands[2] is None  # an element of another namespace: refused by the schema
+
+
+def test_same_content_is_converted_once_and_bad_values_are_not_kept(tmp_path: Path) -> None:
+    body = (
+        CREATE.format(rid="1", title="t")
+        + CREATE.format(rid="2", title="t")
+        + CREATE.format(rid="3", title="t").replace("2024-03-01", "0000-03-01", 1)
+        + CREATE.format(rid="4", title="t").replace("2024-03-01", "0000-03-01", 1)
+        + CREATE.format(rid="5", title="u")
+    )
+    path = tmp_path / "f.xml"
+    path.write_text(HEAD + body + TAIL, encoding="utf-8")
+    recs = list(records(path, LIMIT))
+    first, second, bad, worse, other = (r.command for r in recs)
+    assert isinstance(first, TrainingCreate)
+    assert isinstance(second, TrainingCreate)
+    assert isinstance(other, TrainingCreate)
+    assert first.data is second.data  # one conversion, shared (the data is immutable)
+    assert other.data.title == "u"
+    assert (bad, worse) == (None, None)
+    assert [r.error.code if r.error else None for r in recs] == [
+        None,
+        None,
+        "schema_violation",
+        "schema_violation",
+        None,
+    ]
+    assert recs[0].digest != recs[1].digest  # the record id is part of what was sent
