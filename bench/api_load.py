@@ -214,10 +214,13 @@ def prepare_data(args: argparse.Namespace, settings: Settings) -> tuple[str, lis
                         status=Status.FOLLOWED,
                     ),
                 )
-        # statistics of the loaded tables, as autovacuum would take them in production (taken
-        # before the trainings existed, they made PostgreSQL scan every training version)
+        # the loaded tables in their steady state, as autovacuum leaves them in production:
+        # statistics (taken before the trainings existed, they made PostgreSQL scan every
+        # training version), visibility map, and the load's dirty pages written out, so that
+        # no vacuum or checkpoint of the load runs during the first measured lines
         with container.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-            c.execute(text("ANALYZE"))
+            c.execute(text("VACUUM (ANALYZE)"))
+            c.execute(text("CHECKPOINT"))
     finally:
         container.close()
     return en, workers
@@ -314,38 +317,18 @@ class Servers:
 def start_server(port: int, env: dict[str, str], processes: int) -> Servers:
     servers = Servers([])
     for _ in range(processes):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind(("127.0.0.1", port))
-        sock.set_inheritable(True)
         servers.processes.append(
             subprocess.Popen(  # noqa: S603
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "--factory",
-                    "--app-dir",
-                    str(Path(__file__).parent),
-                    "api_server:app",
-                    "--fd",
-                    str(sock.fileno()),
-                    "--log-level",
-                    "warning",
-                    "--no-access-log",
-                ],
+                [sys.executable, str(Path(__file__).parent / "api_server.py"), "--port", str(port)],
                 env={**os.environ, **env},
                 start_new_session=True,
-                pass_fds=(sock.fileno(),),
             )
         )
-        sock.close()  # the child has its own copy
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/bench/constant", timeout=2).status_code == 200:
-                time.sleep(2)  # every process up, not only the first
+                time.sleep(3)  # every process up, not only the first
                 return servers
         except httpx.TransportError:
             time.sleep(0.3)

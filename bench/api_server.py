@@ -9,15 +9,22 @@ floors measured in the same run, on the same server processes and the same engin
 * ``GET /bench/person-async/{national_number}``: the same read on the event loop, through the
   app's asyncio pool (``ila.db.aio``, ADR 0021): the stack of the account read, so its floor.
 
-Started by ``uvicorn --factory --app-dir bench api_server:app --workers 2``; the settings come
-from the environment (``ILA_DATABASE_URL`` …) exactly as for ``ila serve``. Not part of the
+Started by ``bench/api_load.py`` as ``python bench/api_server.py --port P``, once per server
+process: each process listens on its own TCP socket bound to the same port with
+``SO_REUSEPORT``, so that the kernel shares connections between the processes. (uvicorn's own
+``--fd`` takes any descriptor for a Unix socket, so TCP_NODELAY was never set on its
+connections: every answer then waited for the client's delayed ACK, about 40 ms.) The settings
+come from the environment (``ILA_DATABASE_URL`` …) exactly as for ``ila serve``. Not part of the
 product: the floor routes exist only here."""
 
 from __future__ import annotations
 
+import argparse
 import gc
+import socket
 from typing import Any
 
+import uvicorn
 from fastapi import FastAPI, HTTPException, Request
 from sqlalchemy import bindparam, select
 
@@ -69,3 +76,19 @@ def app() -> FastAPI:
     gc.collect()
     gc.freeze()
     return application
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="one server process of bench/api_load.py")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("127.0.0.1", args.port))
+    config = uvicorn.Config(app, factory=True, log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+if __name__ == "__main__":
+    main()
