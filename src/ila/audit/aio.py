@@ -2,8 +2,8 @@
 
 A read of personal data is answered only once its audit entries are committed. Requests served
 on the event loop hand their entries to the process's :class:`GroupAppender` and wait: while
-one append is being committed, the entries of the requests that arrive meanwhile gather, and
-the next append chains them all in one statement sent with its ``COMMIT`` (the statement of
+one append is being committed, the entries of the requests that arrive meanwhile (and for
+:data:`LINGER` more) gather, and the next append chains them all in one statement (that of
 :func:`ila.audit.chain.append_deferred`). The chain's head is locked once per group instead of
 once per request, and the WAL is flushed once per group.
 
@@ -21,6 +21,7 @@ from psycopg import AsyncConnection
 from ila.audit.chain import APPEND_POSTGRESQL, pipeline_parameters
 
 _GROUP_MAX = 500  # entries per append, at most
+LINGER = 0.002  # seconds an append waits for more entries
 
 
 class GroupAppender:
@@ -43,6 +44,9 @@ class GroupAppender:
 
     async def _drain(self) -> None:
         while self._pending:
+            # let the group fill a little: under load, a few more entries per append halve
+            # the database's work per entry, for 2 ms more per answer
+            await asyncio.sleep(LINGER)
             group: list[tuple[Sequence[Mapping[str, Any]], asyncio.Future[None]]] = []
             size = 0
             while self._pending and (not group or size + len(self._pending[0][0]) <= _GROUP_MAX):
