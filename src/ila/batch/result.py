@@ -5,15 +5,14 @@ more memory than a few thousand and about a second per 100,000 records."""
 
 from __future__ import annotations
 
-import queue
 import re
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from typing import IO, Any
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
+from ila.batch.ahead import read_ahead
 from ila.batch.models import Batch, BatchRecord
 from ila.batch.service import FINAL
 from ila.batch.xmlfile import RESULT_NAMESPACE
@@ -54,7 +53,7 @@ def _error(tag: str, code: str, field: str | None, line: int | None, message: st
     return f"<{tag}{_attrs(code=code, field=field, line=line)}>{_text(message or '')}</{tag}>"
 
 
-def _slices(session: Session, batch_id: int) -> Iterator[Sequence[Any]]:
+def _slices(session: Session, batch_id: int) -> Generator[Sequence[Any], None, None]:
     """The results of a batch in file order, a slice at a time (Core rows, no ORM)."""
     r = _RECORDS.c
     query = (
@@ -149,50 +148,8 @@ def write_result(session: Session, batch: Batch, out: IO[bytes]) -> None:
             + "\n"
         )
     out.write("".join(head).encode())
-    for rows in _ahead(_slices(session, batch.id)):
+    # the next slice is read by a thread while this one is written (the session is used by
+    # that thread only meanwhile)
+    for rows in read_ahead(_slices(session, batch.id), 1, "ila-batch-result"):
         out.write("".join([_record(row) for row in rows]).encode())
     out.write(b"</result>\n")
-
-
-def _ahead(slices: Iterator[Sequence[Any]]) -> Iterator[Sequence[Any]]:
-    """``slices`` read by a thread one slice ahead: the database reads the next slice while
-    this one is written (the session is used by that thread only meanwhile). Its error is
-    raised here; closing this generator stops it."""
-    ready: queue.Queue[Sequence[Any] | BaseException | None] = queue.Queue(1)
-    stop = threading.Event()
-
-    def put(item: Sequence[Any] | BaseException | None) -> bool:
-        while not stop.is_set():
-            try:
-                ready.put(item, timeout=0.1)
-            except queue.Full:
-                continue
-            else:
-                return True
-        return False
-
-    def produce() -> None:
-        try:
-            for rows in slices:
-                if not put(rows):
-                    return
-        except BaseException as exc:  # handed to the consumer, raised there
-            put(exc)
-            return
-        finally:
-            slices.close()  # type: ignore[attr-defined]
-        put(None)
-
-    reader = threading.Thread(target=produce, name="ila-batch-result", daemon=True)
-    reader.start()
-    try:
-        while True:
-            got = ready.get()
-            if got is None:
-                return
-            if isinstance(got, BaseException):
-                raise got
-            yield got
-    finally:
-        stop.set()
-        reader.join()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import queue
 import re
 import threading
 from collections.abc import Generator, Iterator
@@ -25,6 +24,7 @@ from typing import BinaryIO
 
 from lxml import etree
 
+from ila.batch import ahead
 from ila.errors import DomainError, InvalidBatchFile, ValidationError
 from ila.trainings.domain import (
     DurationUnit,
@@ -548,7 +548,9 @@ def records(
         if not read_ahead:
             yield from items
             return
-        yield from _ahead(items)
+        blocks = ahead.in_blocks(items, _BLOCK)
+        for block in ahead.read_ahead(blocks, _BLOCKS_AHEAD, "ila-batch-reader"):
+            yield from block
 
 
 _GC_THRESHOLD = 50_000
@@ -581,52 +583,3 @@ def _fewer_collections() -> Iterator[None]:
 
 _BLOCK = 500  # records handed over at a time
 _BLOCKS_AHEAD = 40  # at most this many blocks read ahead (two chunks of 10,000): flat memory
-
-
-def _ahead(items: Iterator[Record]) -> Iterator[Record]:
-    """``items`` produced by a thread, in blocks; its exception is raised here, after the
-    records read before it. Closing this generator stops the thread."""
-    blocks: queue.Queue[list[Record] | BaseException | None] = queue.Queue(_BLOCKS_AHEAD)
-    stop = threading.Event()
-
-    def put(item: list[Record] | BaseException | None) -> bool:
-        while not stop.is_set():
-            try:
-                blocks.put(item, timeout=0.1)
-            except queue.Full:
-                continue
-            else:
-                return True
-        return False
-
-    def produce() -> None:
-        block: list[Record] = []
-        try:
-            for item in items:
-                block.append(item)
-                if len(block) >= _BLOCK:
-                    if not put(block):
-                        return
-                    block = []
-        except BaseException as exc:  # handed to the consumer, raised there
-            if not block or put(block):
-                put(exc)
-            return
-        finally:
-            items.close()  # type: ignore[attr-defined]
-        if not block or put(block):
-            put(None)
-
-    reader = threading.Thread(target=produce, name="ila-batch-reader", daemon=True)
-    reader.start()
-    try:
-        while True:
-            got = blocks.get()
-            if got is None:
-                return
-            if isinstance(got, BaseException):
-                raise got
-            yield from got
-    finally:
-        stop.set()
-        reader.join()
