@@ -89,3 +89,16 @@ def employ(
             end_reason=end_reason,
         ),
     )
+
+
+def batch_submission(en: str, reference: str, body: str) -> bytes:
+    """An XML batch file of sender ``en`` (the only employer of its header) around ``body``,
+    the records' XML."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<submission xmlns="urn:be:ila:batch:submission:v1">'
+        f"<header><sender>{en}</sender><reference>{reference}</reference>"
+        "<created>2026-11-23T10:00:00Z</created>"
+        f"<employers><employer>{en}</employer></employers></header>"
+        f"<records>{body}</records></submission>"
+    ).encode()

@@ -44,17 +44,6 @@ def _create(rid: str, en: str, worker: str, end: str = "2024-03-01", title: str 
     )
 
 
-def _file(en: str, reference: str, body: str) -> bytes:
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<submission xmlns="urn:be:ila:batch:submission:v1">'
-        f"<header><sender>{en}</sender><reference>{reference}</reference>"
-        "<created>2026-11-23T10:00:00Z</created>"
-        f"<employers><employer>{en}</employer></employers></header>"
-        f"<records>{body}</records></submission>"
-    ).encode()
-
-
 def _world(c: Container) -> tuple[str, list[str]]:
     upgrade(c.engine)
     en = builders.employer(c)
@@ -147,7 +136,11 @@ def test_checked_ahead_or_not_the_results_are_the_same(
     settings = BatchSettings(spool_dir=tmp_path / "spool", chunk_size=CHUNK)
     sender = Sender(en, f"cli:{en}", BATCH_SCOPES, "cli")
     ticket = submit(
-        c, settings, io.BytesIO(_file(en, "PIPE-1", body)), file_name="f.xml", sender=sender
+        c,
+        settings,
+        io.BytesIO(builders.batch_submission(en, "PIPE-1", body)),
+        file_name="f.xml",
+        sender=sender,
     ).ticket
     work(c, settings)
     if c.engine.dialect.name == "postgresql":
@@ -193,7 +186,11 @@ def test_an_error_while_a_chunk_is_written_keeps_the_chunks_before(
     settings = BatchSettings(spool_dir=tmp_path / "spool", chunk_size=CHUNK)
     sender = Sender(en, f"cli:{en}", BATCH_SCOPES, "cli")
     ticket = submit(
-        c, settings, io.BytesIO(_file(en, "PIPE-2", body)), file_name="f.xml", sender=sender
+        c,
+        settings,
+        io.BytesIO(builders.batch_submission(en, "PIPE-2", body)),
+        file_name="f.xml",
+        sender=sender,
     ).ticket
     original = service._Run.finish_chunk
     calls: list[int] = []

@@ -42,17 +42,6 @@ RID_XML = "odd&#9;id\\N"
 RID = "odd\tid\\N"
 
 
-def _file(en: str, reference: str, body: str) -> bytes:
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<submission xmlns="urn:be:ila:batch:submission:v1">'
-        f"<header><sender>{en}</sender><reference>{reference}</reference>"
-        "<created>2026-11-23T10:00:00Z</created>"
-        f"<employers><employer>{en}</employer></employers></header>"
-        f"<records>{body}</records></submission>"
-    ).encode()
-
-
 def _create(rid: str, en: str, worker: str, title: str, **extra: str) -> str:
     optional = "".join(f"<{k}>{v}</{k}>" for k, v in extra.items())
     return (
@@ -70,7 +59,7 @@ def _run(container: Container, tmp_path: Path, en: str, reference: str, body: st
     ticket = submit(
         container,
         settings,
-        io.BytesIO(_file(en, reference, body)),
+        io.BytesIO(builders.batch_submission(en, reference, body)),
         file_name="f.xml",
         sender=sender,
     ).ticket
