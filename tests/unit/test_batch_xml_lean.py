@@ -8,25 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from ila.batch.xmlfile import NAMESPACE as NS
 from ila.batch.xmlfile import Header, Record, TrainingCreate, read, records, scan
 from ila.errors import InvalidBatchFile
+from tests.unit.test_batch_xml import CREATE, HEAD, TAIL
 
 LIMIT = 50 * 1024 * 1024
-NS = "urn:be:ila:batch:submission:v1"
-HEAD = (
-    '<?xml version="1.0" encoding="UTF-8"?>\n'
-    f'<submission xmlns="{NS}">\n'
-    "<header><sender>0900000147</sender><reference>REF-1</reference>"
-    "<created>2026-11-23T10:00:00Z</created>"
-    "<employers><employer>0900000147</employer></employers></header>\n<records>\n"
-)
-TAIL = "</records>\n</submission>\n"
-CREATE = (
-    '<trainingCreate recordId="{rid}"><employer>0900000147</employer>'
-    "<worker>90010190193</worker><title>{title}</title><startDate>2024-03-01</startDate>"
-    "<endDate>2024-03-01</endDate><duration>4</duration><durationUnit>hours</durationUnit>"
-    "<nature>formal_internal</nature><status>followed</status></trainingCreate>\n"
-)
 ODD = (
     "<surprise>x</surprise>\n"
     + CREATE.format(rid="a", title="t")
