@@ -1,8 +1,8 @@
 """Benchmark of the REST API under concurrent load, with its two floors, in one run.
 
-On PostgreSQL, with the app served by 2 uvicorn processes (each its own ``SO_REUSEPORT``
-socket on the port) and wrk keeping 64 connections open over loopback, it measures in turn
-(each after a warm-up):
+On PostgreSQL, with the app served by 2 uvicorn processes (as ``ila serve --processes 2``
+runs them: one socket, new connections taken in turn) and wrk keeping 64 connections open
+over loopback, it measures in turn (each after a warm-up):
 
 1. the framework floor: ``GET /bench/constant`` (a constant JSON document);
 2. the I/O floor: ``GET /bench/person-async/{national_number}`` (one indexed read by key on
@@ -108,8 +108,7 @@ def connections_per_process(servers: Servers, port: int) -> str:
     """How wrk's connections are shared between the server processes (each keeps the
     connections it accepted for the whole run), e.g. "30/34"."""
     counts = []
-    for process in servers.processes:
-        child = psutil.Process(process.pid)
+    for child in servers.processes:
         try:
             counts.append(
                 sum(
@@ -299,31 +298,42 @@ def token(base: str, settings: Settings, en: str) -> str:
 
 @dataclass
 class Servers:
-    """The server processes: one uvicorn process each, every one with its own listening
-    socket on the same port (``SO_REUSEPORT``), so that the kernel shares new connections
-    between them by a hash of the client's address. (With ``uvicorn --workers N`` the
-    processes race to accept from one socket, and the first to wake takes a whole burst:
-    wrk's 64 connections were seen split 10/54, and the busier process then sets p99.)"""
+    """The server processes, as ``ila serve --processes N`` runs them (``ila.web.serve``): one
+    listening socket, and each process takes a new connection only while it holds no more
+    than the least busy of the others. (With ``uvicorn --workers N`` the first process to wake
+    takes a whole burst: wrk's 64 connections were seen split 10/54; with one ``SO_REUSEPORT``
+    socket per process, the kernel's hash of the client's address split them up to 21/43. The
+    busier process then sets p99.)"""
 
-    processes: list[subprocess.Popen[bytes]]
+    parent: subprocess.Popen[bytes]
+
+    @property
+    def processes(self) -> list[psutil.Process]:
+        try:
+            return psutil.Process(self.parent.pid).children()
+        except psutil.Error:
+            return []
 
     def stop(self) -> None:
-        for process in self.processes:
-            os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            process.wait(timeout=30)
+        os.killpg(self.parent.pid, signal.SIGTERM)
+        self.parent.wait(timeout=30)
 
 
 def start_server(port: int, env: dict[str, str], processes: int) -> Servers:
-    servers = Servers([])
-    for _ in range(processes):
-        servers.processes.append(
-            subprocess.Popen(  # noqa: S603
-                [sys.executable, str(Path(__file__).parent / "api_server.py"), "--port", str(port)],
-                env={**os.environ, **env},
-                start_new_session=True,
-            )
+    servers = Servers(
+        subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                str(Path(__file__).parent / "api_server.py"),
+                "--port",
+                str(port),
+                "--processes",
+                str(processes),
+            ],
+            env={**os.environ, **env},
+            start_new_session=True,
         )
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -359,9 +369,9 @@ def markdown(measures: list[Measure], args: argparse.Namespace, machine: dict[st
         f"{machine['python']}; {machine['os']}. Server, database and load generator share the "
         "machine.",
         "",
-        f"Setup: {args.server_workers} uvicorn processes, each with its own listening socket on "
-        "the port (SO_REUSEPORT: the kernel shares connections between them) (httptools, "
-        "uvloop; 40 "
+        f"Setup: {args.server_workers} uvicorn processes as `ila serve --processes "
+        f"{args.server_workers}` runs them: one listening socket, new connections taken in turn "
+        "by the least busy process (`ila.web.serve`) (httptools, uvloop; 40 "
         f"threads each for the synchronous routes, a pool of {POOL_SIZE} + {POOL_OVERFLOW} "
         f"database connections; the account read and the I/O floor on the event loop with an "
         f"asyncio pool of {AIO_MIN}–{AIO_MAX} connections, ADR 0021), wrk with {args.threads} "

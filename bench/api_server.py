@@ -9,22 +9,19 @@ floors measured in the same run, on the same server processes and the same engin
 * ``GET /bench/person-async/{national_number}``: the same read on the event loop, through the
   app's asyncio pool (``ila.db.aio``, ADR 0021): the stack of the account read, so its floor.
 
-Started by ``bench/api_load.py`` as ``python bench/api_server.py --port P``, once per server
-process: each process listens on its own TCP socket bound to the same port with
-``SO_REUSEPORT``, so that the kernel shares connections between the processes. (uvicorn's own
-``--fd`` takes any descriptor for a Unix socket, so TCP_NODELAY was never set on its
-connections: every answer then waited for the client's delayed ACK, about 40 ms.) The settings
-come from the environment (``ILA_DATABASE_URL`` …) exactly as for ``ila serve``. Not part of the
+Started by ``bench/api_load.py`` as ``python bench/api_server.py --port P --processes 2``: the
+server processes of ``ila serve --processes N`` (``ila.web.serve``), which share one listening
+socket and take new connections in turn. The settings come from the environment
+(``ILA_DATABASE_URL`` …) exactly as for ``ila serve``. Not part of the
 product: the floor routes exist only here."""
 
 from __future__ import annotations
 
 import argparse
 import gc
-import socket
+import sys
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, HTTPException, Request
 from sqlalchemy import bindparam, select
 
@@ -33,6 +30,7 @@ from ila.config import Settings
 from ila.db.aio import AsyncDatabase, compile_pg
 from ila.identity.models import Person
 from ila.web.app import create_app
+from ila.web.serve import listen, serve_processes
 
 CONSTANT = {"status": "ok", "service": "ila", "version": 1}
 
@@ -79,15 +77,13 @@ def app() -> FastAPI:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="one server process of bench/api_load.py")
+    parser = argparse.ArgumentParser(description="the server processes of bench/api_load.py")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--processes", type=int, default=2)
     args = parser.parse_args()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind(("127.0.0.1", args.port))
-    config = uvicorn.Config(app, factory=True, log_level="warning", access_log=False)
-    uvicorn.Server(config).run(sockets=[sock])
+    # as `ila serve --processes N`: one socket, connections dealt out in turn (ila.web.serve)
+    listener = listen("127.0.0.1", args.port)
+    sys.exit(serve_processes(lambda _slot: app(), listener, args.processes))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import time
 from collections.abc import Iterator
 
 import httpx
+import psutil
 import pytest
 
 from ila.bootstrap import Container
@@ -22,31 +24,38 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def server(db_url: str, app_container: Container) -> Iterator[str]:
-    from ila.db.migrate import upgrade
-
-    upgrade(app_container.engine)
-    builders.employer(app_container, fte="12")
+def _start(db_url: str, *args: str) -> tuple[subprocess.Popen[str], str]:
     port = _free_port()
     proc = subprocess.Popen(  # noqa: S603 - our own CLI with fixed arguments
-        [sys.executable, "-m", "ila.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "ila.cli", "serve", "--port", str(port), *args],
         env={**os.environ, "ILA_DATABASE_URL": db_url},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60  # a loaded CI machine starts slowly
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{base}/healthz", timeout=1)
+        except httpx.TransportError:
+            if proc.poll() is not None:
+                pytest.fail(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
+            time.sleep(0.2)
+        else:
+            return proc, base
+    proc.kill()
+    pytest.fail("the server did not start")
+
+
+@pytest.fixture
+def server(db_url: str, app_container: Container) -> Iterator[str]:
+    from ila.db.migrate import upgrade
+
+    upgrade(app_container.engine)
+    builders.employer(app_container, fte="12")
+    proc, base = _start(db_url)
     try:
-        deadline = time.monotonic() + 60  # a loaded CI machine starts slowly
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None:
-                    pytest.fail(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
-                time.sleep(0.2)
         yield base
     finally:
         proc.terminate()
@@ -84,3 +93,99 @@ def test_serve_runs_the_scheduled_jobs(server: str, app_container: Container) ->
             }
         time.sleep(0.3)
     assert done == {job.name: "ok" for job in JOBS}
+
+
+def _keep_alive(base: str) -> socket.socket:
+    """A connection kept open after one answered request (as a client's pool keeps it)."""
+    host, port = base.removeprefix("http://").split(":")
+    conn = socket.create_connection((host, int(port)), timeout=10)
+    conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: ila\r\n\r\n")
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        answer += conn.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:100]
+    return conn
+
+
+def _open_per_process(proc: subprocess.Popen[str], port: int) -> dict[int, int]:
+    workers = psutil.Process(proc.pid).children()
+    return {
+        w.pid: sum(
+            1
+            for c in w.net_connections(kind="tcp")
+            if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == port
+        )
+        for w in workers
+    }
+
+
+def _wait_for(condition: object, what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def test_serve_processes_deal_connections_in_turn_and_restart_a_dead_one(
+    db_url: str, app_container: Container
+) -> None:
+    """``ila serve --processes 2``: a burst of keep-alive connections is split evenly (the
+    kernel alone gave one process most of them), a worker killed later is replaced and the
+    port keeps answering, and SIGTERM stops every process with exit code 0."""
+    from ila.db.migrate import upgrade
+    from ila.web import serve
+
+    upgrade(app_container.engine)
+    proc, base = _start(db_url, "--processes", "2")
+    port = int(base.rsplit(":", 1)[1])
+    try:
+        _wait_for(lambda: len(psutil.Process(proc.pid).children()) == 2, "two workers")
+        forked = time.monotonic()  # no earlier than the workers' start
+        # until the second worker has started, the first rightly takes every connection
+        splits: list[list[int]] = []
+
+        def burst_split_evenly() -> bool:
+            connections = [_keep_alive(base) for _ in range(8)]
+            time.sleep(0.2)
+            splits.append(sorted(_open_per_process(proc, port).values()))
+            for conn in connections:
+                conn.close()
+            time.sleep(0.3)  # the closes reach the workers' counts
+            return splits[-1] == [4, 4]
+
+        _wait_for(burst_split_evenly, f"a 4/4 split (seen {splits})", seconds=60)
+
+        # a worker that dies once started is replaced; one that cannot start stops the server
+        time.sleep(max(0.0, forked + serve.STARTUP_GRACE_S + 0.5 - time.monotonic()))
+        victim = psutil.Process(proc.pid).children()[0].pid
+        os.kill(victim, signal.SIGKILL)
+
+        def replaced() -> bool:
+            pids = {w.pid for w in psutil.Process(proc.pid).children()}
+            return len(pids) == 2 and victim not in pids
+
+        _wait_for(replaced, f"the replacement of worker {victim}")
+        for _ in range(6):
+            assert httpx.get(f"{base}/healthz", timeout=5).json()["status"] == "ok"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "restarting" in err
+
+
+def test_serve_processes_stop_when_a_worker_cannot_start() -> None:
+    """A worker that fails while starting is not restarted for ever: the server stops with
+    exit code 1 (restarting would fail the same way)."""
+    from ila.web import serve
+
+    def broken(slot: int) -> object:
+        raise RuntimeError(f"worker {slot} cannot start")
+
+    listener = serve.listen("127.0.0.1", 0)
+    try:
+        assert serve.serve_processes(broken, listener, 2) == 1
+    finally:
+        listener.close()

@@ -9,6 +9,7 @@ import csv
 import gc
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -302,6 +303,14 @@ def api_openapi(
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Server processes sharing the port; new connections go to the least busy.",
+        ),
+    ] = 1,
 ) -> None:
     """Run the web application."""
     import uvicorn
@@ -313,6 +322,9 @@ def serve(
         out.print(
             f"ila is running at [bold]http://{bind_host}:{bind_port}/[/bold] (Ctrl+C to stop)"
         )
+        if processes > 1:
+            c.close()  # each process opens its own connections (ila.web.serve forks them)
+            raise typer.Exit(_serve_processes(bind_host, bind_port, processes))
         scheduler = None
         if c.settings.scheduler_embedded:
             from ila.jobs.schedule import start_embedded
@@ -330,3 +342,41 @@ def serve(
                 thread, stop = scheduler
                 stop.set()
                 thread.join(timeout=30)
+
+
+def _serve_processes(host: str, port: int, processes: int) -> int:
+    """``ila serve --processes N``: one socket, N forked server processes (``ila.web.serve``);
+    the embedded scheduler runs in the first of them only."""
+    from ila.bootstrap import bootstrap
+    from ila.config import Settings
+    from ila.web.app import create_app
+    from ila.web.serve import listen, serve_processes
+
+    try:
+        listener = listen(host, port)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    stops: list[Callable[[], None]] = []
+
+    def application(slot: int) -> object:
+        container = bootstrap(Settings())
+        if slot == 0 and container.settings.scheduler_embedded:
+            from ila.jobs.schedule import start_embedded
+
+            thread, stop = start_embedded(container)
+
+            def stop_scheduler() -> None:
+                stop.set()
+                thread.join(timeout=30)
+
+            stops.append(stop_scheduler)
+        web = create_app(container)
+        gc.collect()
+        gc.freeze()
+        return web
+
+    def stopped(_slot: int) -> None:
+        for stop in stops:
+            stop()
+
+    return serve_processes(application, listener, processes, on_stop=stopped)

@@ -1,0 +1,266 @@
+"""Serving the web application from one or several processes (``ila serve --processes N``).
+
+Several processes share one listening socket. Left to the kernel, the process that wakes first
+takes a whole burst of new connections: a client that opens its pool of keep-alive connections
+at once (payroll software, a social secretariat's gateway, a load test) was seen split 10/54
+between two processes, and it then waits on the busier one while the other idles. Here every
+process accepts a new connection only while it holds no more open connections than the least
+busy of its siblings, so a burst is dealt out in turn (32/32).
+
+The processes publish their counts of open connections in one shared memory page; a sibling
+whose entry has not been refreshed for :data:`STALE_NS` (stopped, hung, or not yet started) is
+left out of the comparison, and a connection waits at most :data:`MAX_DEFER_S` for a sibling to
+take it before its process takes it anyway: the balance can never stop the server accepting.
+
+The parent process only forks the workers, restarts one that dies, and passes on SIGINT and
+SIGTERM; each worker is a normal uvicorn server (lifespan, graceful shutdown).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import mmap
+import os
+import signal
+import socket
+import struct
+import sys
+import time
+from collections.abc import Callable
+from types import FrameType
+
+import uvicorn
+
+log = logging.getLogger(__name__)
+
+_ENTRY = struct.Struct("qq")  # open connections, last refresh (CLOCK_MONOTONIC ns)
+PUBLISH_EVERY_S = 0.05
+STALE_NS = 1_000_000_000
+DEFER_STEP_S = 0.0005
+MAX_DEFER_S = 0.02
+RESTART_PAUSE_S = 1.0
+STARTUP_GRACE_S = 10.0  # a worker that ends sooner cannot start: stop, don't loop
+
+
+class Balance:
+    """The processes' counts of open connections in shared memory, one entry per process."""
+
+    def __init__(self, memory: mmap.mmap, processes: int, slot: int = 0) -> None:
+        if not 0 <= slot < processes:
+            raise ValueError(f"slot {slot} outside 0..{processes - 1}")
+        self.memory, self.processes, self.slot = memory, processes, slot
+
+    @classmethod
+    def create(cls, processes: int) -> Balance:
+        """A shared anonymous page, inherited by the processes forked afterwards."""
+        if processes < 1:
+            raise ValueError("at least one process")
+        return cls(mmap.mmap(-1, _ENTRY.size * processes), processes)
+
+    def of(self, slot: int) -> Balance:
+        """The same page, seen from process ``slot``."""
+        return Balance(self.memory, self.processes, slot)
+
+    def publish(self, connections: int) -> None:
+        _ENTRY.pack_into(self.memory, self.slot * _ENTRY.size, connections, time.monotonic_ns())
+
+    def clear(self) -> None:
+        """Forget this entry (its process stopped): siblings no longer wait for it."""
+        _ENTRY.pack_into(self.memory, self.slot * _ENTRY.size, 0, 0)
+
+    def may_accept(self, connections: int) -> bool:
+        """Whether this process, holding ``connections``, is (one of) the least busy."""
+        now = time.monotonic_ns()
+        for slot in range(self.processes):
+            if slot == self.slot:
+                continue
+            theirs, seen = _ENTRY.unpack_from(self.memory, slot * _ENTRY.size)
+            if now - seen < STALE_NS and theirs < connections:
+                return False
+        return True
+
+
+class BalancedServer(uvicorn.Server):
+    """A uvicorn server that accepts from a shared socket only in its turn (:class:`Balance`)."""
+
+    def __init__(self, config: uvicorn.Config, listener: socket.socket, balance: Balance) -> None:
+        super().__init__(config)
+        self.listener, self.balance = listener, balance
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=[])  # lifespan and state; the accepting is ours
+        if self.should_exit:
+            return
+        self.listener.setblocking(False)
+        self._tasks = [
+            asyncio.create_task(self._accept_in_turn()),
+            asyncio.create_task(self._keep_publishing()),
+        ]
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.balance.clear()
+        await super().shutdown(sockets)
+
+    def _open(self) -> int:
+        return len(self.server_state.connections)
+
+    def _protocol(self) -> asyncio.Protocol:
+        return self.config.http_protocol_class(  # type: ignore[call-arg]
+            config=self.config,
+            server_state=self.server_state,
+            app_state=self.lifespan.state,
+        )
+
+    async def _keep_publishing(self) -> None:
+        while True:  # closed connections, and the heartbeat that keeps the entry fresh
+            self.balance.publish(self._open())
+            await asyncio.sleep(PUBLISH_EVERY_S)
+
+    async def _accept_in_turn(self) -> None:
+        loop = asyncio.get_running_loop()
+        listener = self.listener
+        while True:
+            await _readable(loop, listener)
+            deferred = 0.0
+            while deferred < MAX_DEFER_S and not self.balance.may_accept(self._open()):
+                await asyncio.sleep(DEFER_STEP_S)  # a sibling's turn
+                deferred += DEFER_STEP_S
+            try:
+                connection, _ = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                continue  # a sibling took it
+            except OSError:  # out of descriptors, say: let connections close, then go on
+                await asyncio.sleep(0.1)
+                continue
+            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.balance.publish(self._open() + 1)
+            try:
+                await loop.connect_accepted_socket(self._protocol, connection)
+            except OSError:
+                connection.close()
+            self.balance.publish(self._open())
+
+
+async def _readable(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(sock.fileno(), wake)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(sock.fileno())
+
+
+def listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve_processes(
+    app_factory: Callable[[int], object],
+    listener: socket.socket,
+    processes: int,
+    *,
+    on_stop: Callable[[int], None] | None = None,
+    log_level: str = "warning",
+) -> int:
+    """Fork ``processes`` workers serving ``app_factory(slot)`` on ``listener`` (``on_stop(slot)``
+    runs in the worker when its server has stopped); restart a worker that dies; stop them all
+    on SIGINT/SIGTERM. Returns the exit code: 0, or 1 when a worker could not start."""
+    return _Supervisor(app_factory, listener, processes, on_stop, log_level).run()
+
+
+class _Supervisor:
+    def __init__(
+        self,
+        app_factory: Callable[[int], object],
+        listener: socket.socket,
+        processes: int,
+        on_stop: Callable[[int], None] | None,
+        log_level: str,
+    ) -> None:
+        self.app_factory, self.listener, self.on_stop = app_factory, listener, on_stop
+        self.log_level = log_level
+        self.balance = Balance.create(processes)
+        self.children: dict[int, tuple[int, float]] = {}  # pid -> (slot, started)
+        self.stopping = False
+        self.code = 0
+
+    def run(self) -> int:
+        previous = {s: signal.signal(s, self.stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            for slot in range(self.balance.processes):
+                self.start(slot)
+            while self.children:
+                try:
+                    pid, status = os.wait()
+                except ChildProcessError:  # pragma: no cover - every child is ours
+                    break
+                self.ended(pid, os.waitstatus_to_exitcode(status))
+            return self.code
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+    def start(self, slot: int) -> None:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the worker (measured in its own process)
+            os._exit(self.work(slot))
+        self.children[pid] = (slot, time.monotonic())
+
+    def work(self, slot: int) -> int:  # pragma: no cover - runs in the forked worker
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        try:
+            config = uvicorn.Config(
+                lambda: self.app_factory(slot), factory=True, log_level=self.log_level
+            )
+            BalancedServer(config, self.listener, self.balance.of(slot)).run()
+            if self.on_stop is not None:
+                self.on_stop(slot)
+        except BaseException:
+            log.exception("server process %d failed", slot)
+            return 1
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        return 0
+
+    def ended(self, pid: int, exit_code: int) -> None:
+        if pid not in self.children:  # pragma: no cover
+            return
+        slot, started = self.children.pop(pid)
+        self.balance.of(slot).clear()
+        if self.stopping:
+            return
+        if time.monotonic() - started < STARTUP_GRACE_S:  # could not start: a restart won't
+            log.error("server process %d ended with %d while starting; stopping", slot, exit_code)
+            self.code = 1
+            self.stop(signal.SIGTERM, None)
+            return
+        log.error("server process %d (pid %d) ended with %d; restarting", slot, pid, exit_code)
+        time.sleep(RESTART_PAUSE_S)
+        self.start(slot)
+
+    def stop(self, _signum: int, _frame: FrameType | None) -> None:
+        self.stopping = True
+        for pid in list(self.children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
