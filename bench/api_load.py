@@ -4,10 +4,10 @@ On PostgreSQL, with the app served by 2 uvicorn processes (as ``ila serve --proc
 runs them: one socket, new connections taken in turn) and wrk keeping 64 connections open
 over loopback, it measures in turn (each after a warm-up):
 
-1. the framework floor: ``GET /bench/constant`` (a constant JSON document);
-2. the I/O floor: ``GET /bench/person-async/{national_number}`` (one indexed read by key on
+1. the framework floor: ``GET /api/v1/bench/constant`` (a constant JSON document);
+2. the I/O floor: ``GET /api/v1/bench/person-async/{national_number}`` (one indexed read by key on
    the asyncio pool the account read uses, ADR 0021), and the same read through the
-   synchronous engine in a worker thread, ``GET /bench/person/{national_number}`` (the stack
+   synchronous engine in a worker thread, ``GET /api/v1/bench/person/{national_number}`` (the stack
    of the other routes);
 3. reading a worker's learning account: ``GET /api/v1/employers/{en}/workers/{niss}/account``
    (bearer token checked, mandate/tenant check, the account, the audit row, one transaction);
@@ -337,7 +337,8 @@ def start_server(port: int, env: dict[str, str], processes: int) -> Servers:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/bench/constant", timeout=2).status_code == 200:
+            answer = httpx.get(f"http://127.0.0.1:{port}/api/v1/bench/constant", timeout=2)
+            if answer.status_code == 200:
                 time.sleep(3)  # every process up, not only the first
                 return servers
         except httpx.TransportError:
@@ -469,13 +470,13 @@ def main() -> None:
             "".join(f"/api/v1/employers/{en}/workers/{n}/account?year={YEAR}\n" for n in workers)
         )
         people = Path(tmp) / "people.txt"
-        people.write_text("".join(f"/bench/person-async/{n}\n" for n in workers))
+        people.write_text("".join(f"/api/v1/bench/person-async/{n}\n" for n in workers))
         people_sync = Path(tmp) / "people-sync.txt"
-        people_sync.write_text("".join(f"/bench/person/{n}\n" for n in workers))
+        people_sync.write_text("".join(f"/api/v1/bench/person/{n}\n" for n in workers))
         worker_file = Path(tmp) / "workers.txt"
         worker_file.write_text("".join(f"{n}\n" for n in workers))
         constant = Path(tmp) / "constant.txt"
-        constant.write_text("/bench/constant\n")
+        constant.write_text("/api/v1/bench/constant\n")
         server = start_server(port, env, args.server_workers)
         try:
             bearer = token(base, settings, en)

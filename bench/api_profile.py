@@ -115,8 +115,8 @@ async def run(args: argparse.Namespace) -> None:
             )
 
         routes: dict[str, Callable[[], Awaitable[httpx.Response]]] = {
-            "constant": lambda: http.get("/bench/constant"),
-            "io": lambda: http.get(f"/bench/person/{rng.choice(workers)}"),
+            "constant": lambda: http.get("/api/v1/bench/constant"),
+            "io": lambda: http.get(f"/api/v1/bench/person/{rng.choice(workers)}"),
             "account": lambda: http.get(
                 f"/api/v1/employers/{en}/workers/{rng.choice(workers)}/account?year=2025",
                 headers=bearer,
