@@ -20,7 +20,6 @@ routes exist only here."""
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 from typing import Any
 
@@ -32,7 +31,7 @@ from ila.config import Settings
 from ila.db.aio import AsyncDatabase, compile_pg
 from ila.identity.models import Person
 from ila.web.app import create_app
-from ila.web.serve import listen, serve_processes
+from ila.web.serve import listen, serve_processes, settle_heap
 
 CONSTANT = {"status": "ok", "service": "ila", "version": 1}
 
@@ -80,9 +79,7 @@ def app() -> FastAPI:
     floors = routes[-3:]
     del routes[-3:]
     routes[0:0] = floors
-    # as `ila serve` does: start-up objects leave the cyclic collector's scans
-    gc.collect()
-    gc.freeze()
+    settle_heap()  # as `ila serve` does
     return application
 
 

@@ -56,3 +56,16 @@ def test_slots_are_checked() -> None:
     for slot in (2, -1):
         with pytest.raises(ValueError, match=r"outside 0\.\.1"):
             serve.Balance.create(2).of(slot)
+
+
+def test_settle_heap_freezes_and_raises_the_young_threshold() -> None:
+    import gc
+
+    before = gc.get_threshold()
+    try:
+        serve.settle_heap()
+        assert gc.get_threshold() == (serve.YOUNG_COLLECTION_THRESHOLD, *before[1:])
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

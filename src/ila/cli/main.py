@@ -6,7 +6,6 @@ Each feature's commands live in their own module (``ila.cli.<feature>``) and are
 from __future__ import annotations
 
 import csv
-import gc
 import json
 import sys
 from collections.abc import Callable
@@ -316,6 +315,7 @@ def serve(
     import uvicorn
 
     from ila.web.app import create_app
+    from ila.web.serve import settle_heap
 
     with open_container() as c:
         bind_host, bind_port = host or c.settings.host, port or c.settings.port
@@ -331,10 +331,7 @@ def serve(
 
             scheduler = start_embedded(c)
         web = create_app(c)
-        # start-up objects (modules, rules, templates) leave the cyclic collector's scans:
-        # shorter collection pauses while serving
-        gc.collect()
-        gc.freeze()
+        settle_heap()
         try:
             uvicorn.run(web, host=bind_host, port=bind_port, log_level="warning")
         finally:
@@ -350,7 +347,7 @@ def _serve_processes(host: str, port: int, processes: int) -> int:
     from ila.bootstrap import bootstrap
     from ila.config import Settings
     from ila.web.app import create_app
-    from ila.web.serve import listen, serve_processes
+    from ila.web.serve import listen, serve_processes, settle_heap
 
     try:
         listener = listen(host, port)
@@ -371,8 +368,7 @@ def _serve_processes(host: str, port: int, processes: int) -> int:
 
             stops.append(stop_scheduler)
         web = create_app(container)
-        gc.collect()
-        gc.freeze()
+        settle_heap()
         return web
 
     def stopped(_slot: int) -> None:

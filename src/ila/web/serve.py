@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import mmap
 import os
@@ -42,6 +43,21 @@ DEFER_STEP_S = 0.0005
 MAX_DEFER_S = 0.02
 RESTART_PAUSE_S = 1.0
 STARTUP_GRACE_S = 10.0  # a worker that ends sooner cannot start: stop, don't loop
+
+
+YOUNG_COLLECTION_THRESHOLD = 20_000
+
+
+def settle_heap() -> None:
+    """Once the app is built, before serving: the start-up objects (modules, rules,
+    templates) leave the cyclic collector's scans (``gc.freeze``), and the youngest generation
+    is scanned after 20,000 net allocations instead of 700. A request allocates thousands of
+    short-lived objects that reference counting frees; scanned every 700, they were scanned
+    several times per request (about 5 % of an account read's CPU), for almost no cycles."""
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, older, oldest)
 
 
 class Balance:
