@@ -129,14 +129,23 @@ class BalancedServer(uvicorn.Server):
         return len(self.server_state.connections)
 
     def _protocol(self) -> asyncio.Protocol:
-        return self.config.http_protocol_class(  # type: ignore[call-arg]
+        protocol = self.config.http_protocol_class(  # type: ignore[call-arg]
             config=self.config,
             server_state=self.server_state,
             app_state=self.lifespan.state,
         )
+        lost = protocol.connection_lost
+
+        def connection_lost(exc: Exception | None) -> None:
+            lost(exc)
+            # at once: a client that reconnects its whole pool finds the counts current
+            self.balance.publish(self._open())
+
+        protocol.connection_lost = connection_lost  # type: ignore[method-assign]
+        return protocol
 
     async def _keep_publishing(self) -> None:
-        while True:  # closed connections, and the heartbeat that keeps the entry fresh
+        while True:  # the heartbeat that keeps the entry fresh
             self.balance.publish(self._open())
             await asyncio.sleep(PUBLISH_EVERY_S)
 
