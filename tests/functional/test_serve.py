@@ -171,7 +171,13 @@ def test_serve_processes_deal_connections_in_turn_and_restart_a_dead_one(
             assert httpx.get(f"{base}/healthz", timeout=5).json()["status"] == "ok"
     finally:
         proc.send_signal(signal.SIGTERM)
-        _out, err = proc.communicate(timeout=30)
+        try:
+            _out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            for worker in psutil.Process(proc.pid).children():
+                worker.kill()
+            proc.kill()
+            raise
     assert proc.returncode == 0, err
     assert "restarting" in err
 
