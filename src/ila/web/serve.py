@@ -1,4 +1,5 @@
-"""Serving the web application from one or several processes (``ila serve --processes N``).
+"""Serving the web application from one or several processes (``ila serve --processes N``,
+ADR 0022).
 
 Several processes share one listening socket. Left to the kernel, the process that wakes first
 takes a whole burst of new connections: a client that opens its pool of keep-alive connections
