@@ -87,6 +87,12 @@ class Balance:
         """Forget this entry (its process stopped): siblings no longer wait for it."""
         _ENTRY.pack_into(self.memory, self.slot * _ENTRY.size, 0, 0)
 
+    def counts(self) -> list[int]:
+        """Every process's last published count of open connections (0 when cleared)."""
+        return [
+            _ENTRY.unpack_from(self.memory, slot * _ENTRY.size)[0] for slot in range(self.processes)
+        ]
+
     def may_accept(self, connections: int) -> bool:
         """Whether this process, holding ``connections``, is (one of) the least busy."""
         now = time.monotonic_ns()
