@@ -41,7 +41,7 @@ _ENTRY = struct.Struct("qq")  # open connections, last refresh (CLOCK_MONOTONIC 
 PUBLISH_EVERY_S = 0.05
 STALE_NS = 1_000_000_000
 DEFER_STEP_S = 0.0005
-MAX_DEFER_S = 0.02
+MAX_DEFER_S = 0.1  # a busy sibling may take a while to reach its accept
 RESTART_PAUSE_S = 1.0
 STARTUP_GRACE_S = 10.0  # a worker that ends sooner cannot start: stop, don't loop
 
