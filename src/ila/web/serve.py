@@ -11,8 +11,7 @@ busy of its siblings, so a burst is dealt out in turn (32/32).
 The processes publish their counts of open connections in one shared memory page; a sibling
 whose entry has not been refreshed for :data:`STALE_NS` (stopped, hung, or not yet started) is
 left out of the comparison, and a connection waits at most :data:`MAX_DEFER_S` for a sibling to
-take it before its process takes it anyway, and then stops deferring for :data:`EAGER_S`: the
-balance can never stop the server accepting, nor delay a burst by more than one wait.
+take it before its process takes it anyway: the balance can never stop the server accepting.
 
 The parent process only forks the workers, restarts one that dies, and passes on SIGINT and
 SIGTERM; each worker is a normal uvicorn server (lifespan, graceful shutdown).
@@ -42,8 +41,7 @@ _ENTRY = struct.Struct("qq")  # open connections, last refresh (CLOCK_MONOTONIC 
 PUBLISH_EVERY_S = 0.05
 STALE_NS = 1_000_000_000
 DEFER_STEP_S = 0.0005
-MAX_DEFER_S = 0.02
-EAGER_S = 1.0
+MAX_DEFER_S = 0.1  # a busy sibling may take a while to reach its accept
 RESTART_PAUSE_S = 1.0
 STARTUP_GRACE_S = 10.0  # a worker that ends sooner cannot start: stop, don't loop
 
@@ -114,7 +112,6 @@ class BalancedServer(uvicorn.Server):
         super().__init__(config)
         self.listener, self.balance = listener, balance
         self._tasks: list[asyncio.Task[None]] = []
-        self._eager_until = 0.0  # time.monotonic() until which this process does not defer
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=[])  # lifespan and state; the accepting is ours
@@ -159,26 +156,15 @@ class BalancedServer(uvicorn.Server):
             self.balance.publish(self._open())
             await asyncio.sleep(PUBLISH_EVERY_S)
 
-    async def _wait_for_turn(self) -> None:
-        """Until this process may accept, or a sibling whose turn it is did not come within
-        MAX_DEFER_S: then this process takes new connections without waiting for EAGER_S.
-        (A sibling whose event loop is held up by its own work, a thread pool of synchronous
-        routes say, can take a while to accept; waiting for it connection after connection
-        added MAX_DEFER_S to each one of a burst: seconds for the last.)"""
-        deferred = 0.0
-        while time.monotonic() >= self._eager_until and not self.balance.may_accept(self._open()):
-            if deferred >= MAX_DEFER_S:
-                self._eager_until = time.monotonic() + EAGER_S
-                return
-            await asyncio.sleep(DEFER_STEP_S)  # a sibling's turn
-            deferred += DEFER_STEP_S
-
     async def _accept_in_turn(self) -> None:
         loop = asyncio.get_running_loop()
         listener = self.listener
         while True:
             await _readable(loop, listener)
-            await self._wait_for_turn()
+            deferred = 0.0
+            while deferred < MAX_DEFER_S and not self.balance.may_accept(self._open()):
+                await asyncio.sleep(DEFER_STEP_S)  # a sibling's turn
+                deferred += DEFER_STEP_S
             try:
                 connection, _ = listener.accept()
             except (BlockingIOError, InterruptedError):
