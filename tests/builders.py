@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from ila.bootstrap import Container
 from ila.employment.service import RegisterEmployment, declare_quarter, register_employment
 from ila.identity.service import register_employer, register_person
 from ila.identity.synthetic import synthetic_enterprise_number, synthetic_niss
+from ila.trainings.domain import DurationUnit, Nature, Status, TrainingData
 
 
 def fake_niss(serial: int, birth: str = "900101") -> str:
@@ -102,3 +104,19 @@ def batch_submission(en: str, reference: str, body: str) -> bytes:
         f"<employers><employer>{en}</employer></employers></header>"
         f"<records>{body}</records></submission>"
     ).encode()
+
+
+def training_data(**changes: Any) -> TrainingData:
+    """A training's content: 4 hours of internal safety training followed on 1 March 2024,
+    with ``changes`` (any field of :class:`TrainingData`)."""
+    fields: dict[str, Any] = {
+        "title": "Safety",
+        "provider": None,
+        "start_date": date(2024, 3, 1),
+        "end_date": date(2024, 3, 1),
+        "duration_value": Decimal(4),
+        "duration_unit": DurationUnit.HOURS,
+        "nature": Nature.FORMAL_INTERNAL,
+        "status": Status.FOLLOWED,
+    }
+    return TrainingData(**{**fields, **changes})

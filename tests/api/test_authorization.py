@@ -9,8 +9,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,7 @@ from starlette.routing import Mount
 from ila.access.domain import Scope
 from ila.identity.service import find_employer
 from ila.rights.review import list_opt_outs, opt_out, withdraw_opt_out
-from ila.trainings.domain import DurationUnit, Nature, Source, Status, TrainingData
+from ila.trainings.domain import Source, Status
 from ila.trainings.service import record_training
 from ila.web.app import create_app
 from tests import builders
@@ -70,16 +68,7 @@ def _record_training(api: Api, w: World, en: str, source: Source = Source.EMPLOY
         sender_record_id=uuid.uuid4().hex,
         national_number=_worker(w, en),
         enterprise_number=en,
-        data=TrainingData(
-            title="Safety",
-            provider=None,
-            start_date=date(2024, 3, 1),
-            end_date=date(2024, 3, 1),
-            duration_value=Decimal(4),
-            duration_unit=DurationUnit.HOURS,
-            nature=Nature.FORMAL_INTERNAL,
-            status=Status.PLANNED,
-        ),
+        data=builders.training_data(status=Status.PLANNED),
     )
     TRAININGS[en] = recorded.training_id
 

@@ -7,8 +7,6 @@ is written leaves the chunks before it committed and nothing of it; the batch th
 from __future__ import annotations
 
 import io
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +24,7 @@ from ila.batch.xmlfile import RESULT_XSD, schema
 from ila.bootstrap import Container
 from ila.db.migrate import upgrade
 from ila.exchange.outbox import OutboxEvent
-from ila.trainings.domain import DurationUnit, Nature, Source, Status, TrainingData
+from ila.trainings.domain import Source
 from ila.trainings.models import Training
 from ila.trainings.service import record_training
 from tests import builders
@@ -112,16 +110,7 @@ def test_checked_ahead_or_not_the_results_are_the_same(
 
         monkeypatch.setattr(service._Run, name, spy)
     en, people = _world(c)
-    api_data = TrainingData(
-        title="T",
-        provider=None,
-        start_date=date(2024, 3, 1),
-        end_date=date(2024, 3, 1),
-        duration_value=Decimal(4),
-        duration_unit=DurationUnit.HOURS,
-        nature=Nature.FORMAL_INTERNAL,
-        status=Status.FOLLOWED,
-    )
+    api_data = builders.training_data(title="T")
     record_training(
         c.uow(),
         actor="api",

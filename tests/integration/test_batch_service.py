@@ -318,24 +318,13 @@ def test_failed_files_and_unfinished_results(
 def test_same_rules_as_the_other_channels(
     container: Container, settings: BatchSettings, world: tuple[str, str, str]
 ) -> None:
-    from datetime import date
-    from decimal import Decimal
 
-    from ila.trainings.domain import DurationUnit, Nature, Source, Status, TrainingData
+    from ila.trainings.domain import Source, TrainingData
     from ila.trainings.service import record_training
 
     en, a, _ = world
     stranger = builders.person(container, 9)  # employed nowhere
-    api_data = TrainingData(
-        title="Safety",
-        provider=None,
-        start_date=date(2024, 3, 1),
-        end_date=date(2024, 3, 1),
-        duration_value=Decimal(4),
-        duration_unit=DurationUnit.HOURS,
-        nature=Nature.FORMAL_INTERNAL,
-        status=Status.FOLLOWED,
-    )
+    api_data = builders.training_data()
     # recorded through the API under record ids the file uses again
     for rid, title in (("api-1", "Safety"), ("api-2", "Other title")):
         record_training(

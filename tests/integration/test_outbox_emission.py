@@ -4,7 +4,6 @@ transaction, and the person directory decides which institutions are told about 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -15,19 +14,12 @@ from ila.exchange.outbox import OutboxEvent
 from ila.exchange.service import load_authorisations
 from ila.exchange.webhooks import WebhookDelivery, dispatch, subscribe
 from ila.rights.service import SetRight, set_rights
-from ila.trainings.domain import DurationUnit, Nature, Source, Status, TrainingData
+from ila.trainings.domain import Source
 from ila.trainings.service import cancel_training, record_training, rectify_training
 from tests import builders
 
-DATA = TrainingData(
-    title="Welding",
-    provider=None,
-    start_date=date(2024, 5, 2),
-    end_date=date(2024, 5, 2),
-    duration_value=Decimal(4),
-    duration_unit=DurationUnit.HOURS,
-    nature=Nature.FORMAL_INTERNAL,
-    status=Status.FOLLOWED,
+DATA = builders.training_data(
+    title="Welding", start_date=date(2024, 5, 2), end_date=date(2024, 5, 2)
 )
 
 
