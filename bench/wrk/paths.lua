@@ -1,4 +1,5 @@
 -- GET a random line of ILA_PATHS (one request path per line), with the bearer token of ILA_TOKEN.
+dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "histogram.lua")
 local paths = {}
 local token = os.getenv("ILA_TOKEN")
 

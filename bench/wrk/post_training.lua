@@ -1,5 +1,6 @@
 -- POST one training for a random worker of ILA_EMPLOYER (ILA_WORKERS: one national number per
 -- line), each with a record id unique across threads and runs, and the bearer token of ILA_TOKEN.
+dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "histogram.lua")
 local workers = {}
 local token = os.getenv("ILA_TOKEN")
 local path = "/api/v1/employers/" .. os.getenv("ILA_EMPLOYER") .. "/trainings"

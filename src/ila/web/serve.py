@@ -5,13 +5,21 @@ Several processes share one listening socket. Left to the kernel, the process th
 takes a whole burst of new connections: a client that opens its pool of keep-alive connections
 at once (payroll software, a social secretariat's gateway, a load test) was seen split 10/54
 between two processes, and it then waits on the busier one while the other idles. Here every
-process accepts a new connection only while it holds no more open connections than the least
-busy of its siblings, so a burst is dealt out in turn (32/32).
+process accepts a new connection only while it holds no more than :data:`SLACK` connections
+more than the least busy of its siblings, so a burst is dealt out in turn, a few connections
+at a time (32/32 or 31/33 for 64). The slack lets a process take a few connections of a burst
+in one go rather than hand the turn over after each: turns cost a pass of each process's event
+loop, and under load, one by one, 64 connections took up to 300 ms to be accepted.
 
 The processes publish their counts of open connections in one shared memory page; a sibling
 whose entry has not been refreshed for :data:`STALE_NS` (stopped, hung, or not yet started) is
-left out of the comparison, and a connection waits at most :data:`MAX_DEFER_S` for a sibling to
-take it before its process takes it anyway: the balance can never stop the server accepting.
+left out of the comparison. A process whose turn it is takes the connections waiting while it
+stays within the slack, without waiting for each one's transport to be set up, and a process
+that is not waits at most :data:`MAX_DEFER_S` for a sibling to take one (:class:`Turn`). That
+bound is per stall, not per connection: once a sibling has let a connection wait that long
+without taking any, the waiting process takes the rest of the burst at once until a sibling
+accepts again. The balance can never stop the server accepting, and a sibling slowed by busy
+worker threads costs a burst 100 ms, not 100 ms per connection.
 
 The parent process only forks the workers, restarts one that dies, and passes on SIGINT and
 SIGTERM; each worker is a normal uvicorn server (lifespan, graceful shutdown).
@@ -25,6 +33,7 @@ import gc
 import logging
 import mmap
 import os
+import select
 import signal
 import socket
 import struct
@@ -37,11 +46,14 @@ import uvicorn
 
 log = logging.getLogger(__name__)
 
-_ENTRY = struct.Struct("qq")  # open connections, last refresh (CLOCK_MONOTONIC ns)
+# open connections, last refresh (CLOCK_MONOTONIC ns), connections accepted since it started
+_ENTRY = struct.Struct("qqq")
 PUBLISH_EVERY_S = 0.05
 STALE_NS = 1_000_000_000
+SLACK = 2  # a process may hold this many more connections than the least busy
 DEFER_STEP_S = 0.0005
 MAX_DEFER_S = 0.1  # a busy sibling may take a while to reach its accept
+BURST_GAP_NS = 1_000_000_000  # no connection waited here for that long: a new burst
 RESTART_PAUSE_S = 1.0
 STARTUP_GRACE_S = 10.0  # a worker that ends sooner cannot start: stop, don't loop
 
@@ -80,12 +92,23 @@ class Balance:
         """The same page, seen from process ``slot``."""
         return Balance(self.memory, self.processes, slot)
 
-    def publish(self, connections: int) -> None:
-        _ENTRY.pack_into(self.memory, self.slot * _ENTRY.size, connections, time.monotonic_ns())
+    def publish(self, connections: int, *, accepted: bool = False) -> None:
+        """This process's count of open connections (``accepted``: one more was taken)."""
+        offset = self.slot * _ENTRY.size
+        accepts = _ENTRY.unpack_from(self.memory, offset)[2] + accepted
+        _ENTRY.pack_into(self.memory, offset, connections, time.monotonic_ns(), accepts)
 
     def clear(self) -> None:
         """Forget this entry (its process stopped): siblings no longer wait for it."""
-        _ENTRY.pack_into(self.memory, self.slot * _ENTRY.size, 0, 0)
+        _ENTRY.pack_into(self.memory, self.slot * _ENTRY.size, 0, 0, 0)
+
+    def sibling_accepts(self) -> int:
+        """How many connections the other processes have taken: it moves while they accept."""
+        return sum(
+            _ENTRY.unpack_from(self.memory, slot * _ENTRY.size)[2]
+            for slot in range(self.processes)
+            if slot != self.slot
+        )
 
     def counts(self) -> list[int]:
         """Every process's last published count of open connections (0 when cleared)."""
@@ -94,15 +117,45 @@ class Balance:
         ]
 
     def may_accept(self, connections: int) -> bool:
-        """Whether this process, holding ``connections``, is (one of) the least busy."""
+        """Whether this process, holding ``connections``, is within :data:`SLACK` of the least
+        busy live sibling."""
         now = time.monotonic_ns()
         for slot in range(self.processes):
             if slot == self.slot:
                 continue
-            theirs, seen = _ENTRY.unpack_from(self.memory, slot * _ENTRY.size)
-            if now - seen < STALE_NS and theirs < connections:
+            theirs, seen, _ = _ENTRY.unpack_from(self.memory, slot * _ENTRY.size)
+            if now - seen < STALE_NS and theirs + SLACK < connections:
                 return False
         return True
+
+
+class Turn:
+    """Whether a process should leave a waiting connection to a sibling a while longer.
+
+    It defers while a less busy sibling may take the connection, up to :data:`MAX_DEFER_S`
+    counted from the last time a sibling accepted one (or from the start of the wait). So a
+    sibling that keeps accepting gets every turn it is owed, and one that has stopped taking
+    connections (its event loop held up by worker threads, say) delays a burst once: after
+    that the rest is taken here at once, until the sibling accepts again. A burst ends when
+    no connection has waited here for :data:`BURST_GAP_NS`; the next starts afresh."""
+
+    def __init__(self, balance: Balance) -> None:
+        self.balance = balance
+        self._since = 0  # when the current wait began, or a sibling last accepted (ns)
+        self._sibling_accepts = -1
+        self._last = -BURST_GAP_NS  # when this process last had a connection waiting (ns)
+
+    def defer(self, connections: int, now: int) -> bool:
+        """True: wait (a sibling's turn); False: take the connection now."""
+        new_burst = now - self._last >= BURST_GAP_NS
+        self._last = now
+        if self.balance.may_accept(connections):
+            self._since = now  # our turn: the next wait starts afresh
+            return False
+        accepts = self.balance.sibling_accepts()
+        if new_burst or accepts != self._sibling_accepts:
+            self._since, self._sibling_accepts = now, accepts  # the sibling is taking its turns
+        return now - self._since < MAX_DEFER_S * 1e9
 
 
 class BalancedServer(uvicorn.Server):
@@ -111,6 +164,9 @@ class BalancedServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, listener: socket.socket, balance: Balance) -> None:
         super().__init__(config)
         self.listener, self.balance = listener, balance
+        self.turn = Turn(balance)
+        self._connecting = 0  # accepted, their transport being set up
+        self._starting: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -133,7 +189,8 @@ class BalancedServer(uvicorn.Server):
         await super().shutdown(sockets)
 
     def _open(self) -> int:
-        return len(self.server_state.connections)
+        """Open connections, those being set up included."""
+        return len(self.server_state.connections) + self._connecting
 
     def _protocol(self) -> asyncio.Protocol:
         protocol = self.config.http_protocol_class(  # type: ignore[call-arg]
@@ -158,27 +215,38 @@ class BalancedServer(uvicorn.Server):
 
     async def _accept_in_turn(self) -> None:
         loop = asyncio.get_running_loop()
-        listener = self.listener
+        listener, turn = self.listener, self.turn
+        waiting = select.poll()
+        waiting.register(listener, select.POLLIN)
         while True:
             await _readable(loop, listener)
-            deferred = 0.0
-            while deferred < MAX_DEFER_S and not self.balance.may_accept(self._open()):
-                await asyncio.sleep(DEFER_STEP_S)  # a sibling's turn
-                deferred += DEFER_STEP_S
-            try:
-                connection, _ = listener.accept()
-            except (BlockingIOError, InterruptedError):
-                continue  # a sibling took it
-            except OSError:  # out of descriptors, say: let connections close, then go on
-                await asyncio.sleep(0.1)
-                continue
-            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.balance.publish(self._open() + 1)
-            try:
-                await loop.connect_accepted_socket(self._protocol, connection)
-            except OSError:
-                connection.close()
-            self.balance.publish(self._open())
+            while waiting.poll(0):  # connections wait
+                if turn.defer(self._open(), time.monotonic_ns()):
+                    await asyncio.sleep(DEFER_STEP_S)  # a sibling's turn
+                    continue
+                try:
+                    connection, _ = listener.accept()
+                except (BlockingIOError, InterruptedError):
+                    break  # a sibling took it
+                except OSError:  # out of descriptors, say: let connections close, then go on
+                    await asyncio.sleep(0.1)
+                    break
+                connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                self._connecting += 1
+                self.balance.publish(self._open(), accepted=True)
+                # without waiting for it: the next connection of a burst is taken at once
+                task = asyncio.create_task(self._take(loop, connection))
+                self._starting.add(task)  # kept referenced until done
+                task.add_done_callback(self._starting.discard)
+
+    async def _take(self, loop: asyncio.AbstractEventLoop, connection: socket.socket) -> None:
+        try:
+            await loop.connect_accepted_socket(self._protocol, connection)
+        except OSError:
+            connection.close()
+        finally:
+            self._connecting -= 1
+        self.balance.publish(self._open())
 
 
 async def _readable(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
