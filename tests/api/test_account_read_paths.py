@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -27,11 +28,11 @@ from tests.api.conftest import Api, assert_problem
 from tests.integration.test_accounts_service import dataset
 
 
-def _sync_document(api: Api, en: str, niss: str, year: int) -> Any:
+def _sync_document(api: Api, en: str, niss: str, year: int, as_of: datetime | None = None) -> Any:
     with api.container.uow() as uow:
         employer = find_employer(uow.session, en)
         account = person_account(
-            uow.session, niss, year, rules=api.container.rules, employer_id=employer.id
+            uow.session, niss, year, as_of, rules=api.container.rules, employer_id=employer.id
         )
     return json.loads(Account.model_validate(account).model_dump_json())
 
@@ -48,6 +49,12 @@ def test_every_path_gives_the_same_account(api: Api) -> None:
         assert lean.headers["content-type"].startswith("application/json")
         assert lean.json() == full.json() == _sync_document(api, en, d.p1, 2024)
         assert lean.json()["trainings"], "the dataset's trainings are shown"
+        # as recorded on a past moment (a datetime in the document): FastAPI's route
+        as_of = datetime.now(UTC).replace(microsecond=0)
+        past = api.http.get(url, params={"year": 2024, "as_of": as_of.isoformat()}, headers=headers)
+        assert past.status_code == 200, past.text
+        assert past.json() == _sync_document(api, en, d.p1, 2024, as_of)
+        assert past.json()["as_of"] is not None
 
 
 def test_a_wrong_token_is_refused_before_a_wrong_input(api: Api) -> None:

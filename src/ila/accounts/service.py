@@ -52,13 +52,15 @@ MAX_PAGE = 500
 
 def days_view(days: Fraction, day_minutes: int) -> dict[str, str]:
     """Exact fraction, two decimals and days-hours-minutes text of an amount of days."""
-    return dict(_days_view(days, day_minutes))
+    # keyed by the two integers: hashing a Fraction costs a modular inverse
+    return dict(_days_view(days.numerator, days.denominator, day_minutes))
 
 
 @lru_cache(maxsize=16_384)
-def _days_view(days: Fraction, day_minutes: int) -> tuple[tuple[str, str], ...]:
+def _days_view(numerator: int, denominator: int, day_minutes: int) -> tuple[tuple[str, str], ...]:
     # remembered: accounts show the same few amounts over and over, and the exact
     # arithmetic of the three texts costs more than the rest of the account
+    days = Fraction(numerator, denominator)
     return (
         ("exact", fraction_str(days)),
         ("days", f"{to_storage(days):.2f}"),
@@ -68,11 +70,12 @@ def _days_view(days: Fraction, day_minutes: int) -> tuple[tuple[str, str], ...]:
 
 def amount_view(days: Fraction) -> dict[str, str]:
     """A sum over employers with different working days: exact and two decimals only."""
-    return dict(_amount_view(days))
+    return dict(_amount_view(days.numerator, days.denominator))
 
 
 @lru_cache(maxsize=16_384)
-def _amount_view(days: Fraction) -> tuple[tuple[str, str], ...]:
+def _amount_view(numerator: int, denominator: int) -> tuple[tuple[str, str], ...]:
+    days = Fraction(numerator, denominator)
     return (("exact", fraction_str(days)), ("days", f"{to_storage(days):.2f}"))
 
 
