@@ -2,7 +2,9 @@
 
 On PostgreSQL, with the app served by 2 uvicorn processes (as ``ila serve --processes 2``
 runs them: one socket, new connections taken in turn) and wrk keeping 64 connections open
-over loopback, it measures in turn (each after a warm-up):
+over loopback, it measures these lines, in ``--rounds`` rounds (default 4) in which the lines
+take turns, so that a machine whose speed drifts slows each line alike; p50 and p99 come from
+wrk's latency histograms of all the rounds of a line, merged:
 
 1. the framework floor: ``GET /api/v1/bench/constant`` (a constant JSON document);
 2. the I/O floor: ``GET /api/v1/bench/person-async/{national_number}`` (one indexed read by key on
@@ -486,7 +488,7 @@ def markdown(measures: list[Measure], args: argparse.Namespace, machine: dict[st
         f"Goal: account reads at least 50 % of the I/O floor ({0.5 * io_floor:,.0f} req/s) "
         f"with p99 under 100 ms, authentication and audit included. Reached: "
         f"{account.requests_per_s:,.0f} req/s = {account.requests_per_s / io_floor:.0%} of the "
-        f"floor, p99 {account.p99_ms:.0f} ms — {'yes' if reached else 'no'}. Round by round, "
+        f"floor, p99 {account.p99_ms:.1f} ms — {'yes' if reached else 'no'}. Round by round, "
         f"account reads against the I/O floor's round: {', '.join(f'{r:.2f}' for r in ratios)} "
         f"(sorted).",
     ]
