@@ -42,6 +42,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -133,7 +134,7 @@ class Round:
     requests: int
     seconds: float
     errors: int
-    histogram: dict[int, int]
+    histogram: Counter[int]
     split: str
 
 
@@ -177,14 +178,12 @@ def run_round(
         out, _ = measured.communicate()
         if measured.returncode != 0:
             raise SystemExit(f"wrk failed: {measured.returncode}")
-        counts: dict[int, int] = {}
+        counts = Counter[int]()
         for line in histogram:
             value, count = line.split()
-            counts[int(value)] = counts.get(int(value), 0) + int(count)
-    total = int(re.search(r"(\d+) requests in ([\d.]+)(\w+)", out).group(1))  # type: ignore[union-attr]
-    seconds = _ms(  # wrk's own measured duration
-        "".join(re.search(r"requests in ([\d.]+\w+),", out).groups())  # type: ignore[union-attr]
-    )
+            counts[int(value)] += int(count)
+    # "12345 requests in 5.00s, ...": the requests and wrk's own measured duration
+    total, took = re.search(r"(\d+) requests in ([\d.]+\w+),", out).groups()  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
@@ -192,7 +191,7 @@ def run_round(
     errors = int(non2xx.group(1)) if non2xx else 0
     if socket_errors:
         errors += sum(int(g) for g in socket_errors.groups())
-    return Round(total, seconds / 1000, errors, counts, split)
+    return Round(int(total), _ms(took) / 1000, errors, counts, split)
 
 
 def run_lines(
@@ -223,7 +222,7 @@ def run_lines(
     return [measure(label, rounds[name]) for name, label, *_ in lines]
 
 
-def percentile(histogram: dict[int, int], fraction: float) -> float:
+def percentile(histogram: Counter[int], fraction: float) -> float:
     """The latency (ms) under which ``fraction`` of the requests of a histogram (µs -> count)
     were answered."""
     wanted = fraction * sum(histogram.values())
@@ -238,10 +237,9 @@ def percentile(histogram: dict[int, int], fraction: float) -> float:
 def measure(label: str, rounds: list[Round]) -> Measure:
     """A line over all its rounds: requests per second of measured time, percentiles over every
     request (the rounds' histograms merged)."""
-    merged: dict[int, int] = {}
+    merged = Counter[int]()
     for one in rounds:
-        for value, count in one.histogram.items():
-            merged[value] = merged.get(value, 0) + count
+        merged.update(one.histogram)
     requests = sum(one.requests for one in rounds)
     seconds = sum(one.seconds for one in rounds)
     splits = sorted({one.split for one in rounds})

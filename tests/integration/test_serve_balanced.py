@@ -58,7 +58,7 @@ def test_balanced_server_takes_its_turn_and_counts_connections() -> None:
         sibling.publish(0)
         # a burst while the sibling takes nothing: the first connections are this process's
         # turn (it may be ahead by SLACK), the others wait for the sibling at most
-        # MAX_DEFER_S, once for the whole burst, then are taken here
+        # MAX_DEFER_NS, once for the whole burst, then are taken here
         burst = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(8)]
         for conn in burst:
             conn.sendall(b"GET / HTTP/1.1\r\nHost: ila\r\n\r\n")

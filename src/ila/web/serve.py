@@ -15,7 +15,7 @@ The processes publish their counts of open connections in one shared memory page
 whose entry has not been refreshed for :data:`STALE_NS` (stopped, hung, or not yet started) is
 left out of the comparison. A process whose turn it is takes the connections waiting while it
 stays within the slack, without waiting for each one's transport to be set up, and a process
-that is not waits at most :data:`MAX_DEFER_S` for a sibling to take one (:class:`Turn`). That
+that is not waits at most :data:`MAX_DEFER_NS` for a sibling to take one (:class:`Turn`). That
 bound is per stall, not per connection: once a sibling has let a connection wait that long
 without taking any, the waiting process takes the rest of the burst at once until a sibling
 accepts again. The balance can never stop the server accepting, and a sibling slowed by busy
@@ -52,7 +52,7 @@ PUBLISH_EVERY_S = 0.05
 STALE_NS = 1_000_000_000
 SLACK = 2  # a process may hold this many more connections than the least busy
 DEFER_STEP_S = 0.0005
-MAX_DEFER_S = 0.1  # a busy sibling may take a while to reach its accept
+MAX_DEFER_NS = 100_000_000  # a busy sibling may take a while to reach its accept
 BURST_GAP_NS = 1_000_000_000  # no connection waited here for that long: a new burst
 RESTART_PAUSE_S = 1.0
 STARTUP_GRACE_S = 10.0  # a worker that ends sooner cannot start: stop, don't loop
@@ -132,7 +132,7 @@ class Balance:
 class Turn:
     """Whether a process should leave a waiting connection to a sibling a while longer.
 
-    It defers while a less busy sibling may take the connection, up to :data:`MAX_DEFER_S`
+    It defers while a less busy sibling may take the connection, up to :data:`MAX_DEFER_NS`
     counted from the last time a sibling accepted one (or from the start of the wait). So a
     sibling that keeps accepting gets every turn it is owed, and one that has stopped taking
     connections (its event loop held up by worker threads, say) delays a burst once: after
@@ -155,7 +155,7 @@ class Turn:
         accepts = self.balance.sibling_accepts()
         if new_burst or accepts != self._sibling_accepts:
             self._since, self._sibling_accepts = now, accepts  # the sibling is taking its turns
-        return now - self._since < MAX_DEFER_S * 1e9
+        return now - self._since < MAX_DEFER_NS
 
 
 class BalancedServer(uvicorn.Server):
