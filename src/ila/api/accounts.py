@@ -89,19 +89,22 @@ async def _read_account_async(
     except DomainError:
         await authenticated(request, token)  # a wrong token is a 401 before a wrong input
         raise
-    try:
-        async with aio_of(request).reading() as connection:
-            caller, acting, account = await read.run(
-                connection,
-                digest=token.digest,
-                now=utcnow(),
-                scope=Scope.EMPLOYER_RIGHTS_READ,
-                admit=lambda caller: admit(request, token, caller),
-            )
-    except Unauthenticated:
-        refused(request)
-        raise
-    await audit_appender_of(request).append(_audit(request, caller, acting, account, year))
+    # announced before the read: the audit group being formed waits for this request's
+    # entry rather than leaving without it (ila.audit.aio)
+    with audit_appender_of(request).expect() as audit:
+        try:
+            async with aio_of(request).reading() as connection:
+                caller, acting, account = await read.run(
+                    connection,
+                    digest=token.digest,
+                    now=utcnow(),
+                    scope=Scope.EMPLOYER_RIGHTS_READ,
+                    admit=lambda caller: admit(request, token, caller),
+                )
+        except Unauthenticated:
+            refused(request)
+            raise
+        await audit.append(_audit(request, caller, acting, account, year))
     # the response model's JSON (the same keys and encodings: tests/api/
     # test_account_read_paths.py) by pydantic's serializer, straight from the document:
     # building the model from it first cost about a fifth of the route's own CPU

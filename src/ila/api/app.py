@@ -23,7 +23,7 @@ from ila.api.me import router as me_router
 from ila.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from ila.api.problems import Problem, install
 from ila.api.ratelimit import TokenBucketLimiter
-from ila.audit.aio import GroupAppender
+from ila.audit.aio import GroupAppender, postgresql_writer
 from ila.batch.config import BatchSettings
 from ila.bootstrap import Container
 from ila.config import Settings
@@ -63,7 +63,7 @@ def create_api(container: Container | None = None, aio: AsyncDatabase | None = N
     )
     api.state.container = container
     api.state.aio = aio or AsyncDatabase(None)
-    api.state.audit_appender = GroupAppender(api.state.aio.writer)
+    api.state.audit_appender = GroupAppender(postgresql_writer(api.state.aio.writer))
     api.state.limiter = TokenBucketLimiter(settings.api_rate_per_second, settings.api_rate_burst)
     install(api)
     # first: the hottest route, before the FastAPI route it shortens (ADR 0021)
