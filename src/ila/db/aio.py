@@ -155,7 +155,9 @@ def bundle_pg(
     )
     all_decoders = []
     for n, statement in enumerate(statements):
-        rows = statement.subquery()
+        # no ORDER BY: json_agg would not promise to keep it, and a sort is one more plan
+        # node to set up on every execution (the callers sort what needs an order)
+        rows = statement.order_by(None).subquery()
         decoders = tuple(
             (i, decode)
             for i, column in enumerate(statement.selected_columns)
