@@ -98,7 +98,7 @@ class GroupAppender:
 
     async def append(self, entries: Entries) -> None:
         """Return once ``entries`` are committed at the end of the chain (raise if not). An
-        append that was not announced does not wait for anyone."""
+        append that was not announced waits only for the announced requests, if any."""
         if not entries:
             return
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
