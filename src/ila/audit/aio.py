@@ -19,8 +19,8 @@ audit entry."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import suppress
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -48,13 +48,20 @@ def postgresql_writer(connect: Callable[[], Awaitable[AsyncConnection[Any]]]) ->
 
 
 class Expected:
-    """An announced request (:meth:`GroupAppender.expect`): it appends once, or not at all."""
+    """An announced request (:meth:`GroupAppender.expect`): it appends once, or not at all;
+    leaving its ``with`` block withdraws it if it did not."""
 
     __slots__ = ("_appender", "_open")
 
     def __init__(self, appender: GroupAppender) -> None:
         self._appender = appender
         self._open = True
+
+    def __enter__(self) -> Expected:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     async def append(self, entries: Entries) -> None:
         """Return once ``entries`` are committed at the end of the chain (raise if not)."""
@@ -79,17 +86,12 @@ class GroupAppender:
         self._expected = 0  # announced requests that have not handed their entries over
         self._all_in: asyncio.Future[None] | None = None  # what a lingering group awaits
 
-    @contextmanager
-    def expect(self) -> Iterator[Expected]:
-        """Announce a request that will append its entries with the handle given, before
-        leaving the block; a request that leaves without appending (refused, not found)
-        simply stops being waited for."""
+    def expect(self) -> Expected:
+        """Announce a request (``with appender.expect() as audit:``) that will append its
+        entries with ``audit.append`` before leaving the block; a request that leaves without
+        appending (refused, not found) simply stops being waited for."""
         self._expected += 1
-        expected = Expected(self)
-        try:
-            yield expected
-        finally:
-            expected.close()
+        return Expected(self)
 
     def _arrived(self) -> None:
         self._expected -= 1
