@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, date, datetime
 
@@ -43,6 +42,7 @@ from ila.errors import (
     UnknownCode,
     ValidationError,
 )
+from tests.aio import run_in_own_loop
 
 
 def _pem(public: object) -> bytes:
@@ -167,5 +167,5 @@ def test_middleware_passes_other_protocols_through() -> None:
         return None
 
     for middleware in (RequestIdMiddleware(app), BodyLimitMiddleware(app, 10)):
-        asyncio.run(middleware({"type": "lifespan"}, receive, send))
+        run_in_own_loop(middleware({"type": "lifespan"}, receive, send))
     assert seen == ["lifespan", "lifespan"]

@@ -6,7 +6,7 @@ available."""
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Coroutine
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,6 +18,7 @@ from sqlalchemy.sql import Select
 
 from ila.db.aio import AsyncDatabase, bundle_pg
 from ila.db.base import ExactDecimal, UTCDateTime
+from tests.aio import run_in_own_loop
 
 
 def _typed() -> Select[Any]:
@@ -40,8 +41,8 @@ def _typed() -> Select[Any]:
     return select(union_all(*selects).subquery())
 
 
-def _run(engine: Engine, coroutine: Any) -> Any:
-    return asyncio.run(coroutine)
+def _run(engine: Engine, coroutine: Coroutine[Any, Any, Any]) -> Any:
+    return run_in_own_loop(coroutine)
 
 
 @pytest.fixture

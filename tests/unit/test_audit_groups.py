@@ -7,13 +7,13 @@ the same with PostgreSQL's writer."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any
 
 import pytest
 
 from ila.audit.aio import GroupAppender
+from tests.aio import run_in_own_loop
 
 LONG = 60.0  # a linger no test may wait for: reaching it fails the test's own timeout
 PATIENCE = 10.0  # seconds a test waits for what must happen without the linger
@@ -38,10 +38,8 @@ def entry(n: int) -> list[dict[str, int]]:
     return [{"n": n}]
 
 
-def run(coroutine: Any) -> Any:
-    # a loop of its own, in a thread of its own: another test may have left one running here
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, asyncio.wait_for(coroutine, PATIENCE)).result()
+def run(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    return run_in_own_loop(coroutine, PATIENCE)
 
 
 def test_a_lone_request_is_written_at_once() -> None:
