@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import psutil
@@ -122,13 +122,13 @@ def _open_per_process(proc: subprocess.Popen[str], port: int) -> dict[int, int]:
     }
 
 
-def _wait_for(condition: object, what: str, seconds: float = 30) -> None:
+def _wait_for(condition: object, what: str | Callable[[], str], seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if callable(condition) and condition():
             return
         time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
+    pytest.fail(f"timed out waiting for {what() if callable(what) else what}")
 
 
 def test_serve_processes_deal_connections_in_turn_and_restart_a_dead_one(
@@ -159,10 +159,23 @@ def test_serve_processes_deal_connections_in_turn_and_restart_a_dead_one(
             time.sleep(0.3)  # the closes reach the workers' counts
             return splits[-1] if len(splits[-1]) == 2 else [0, 16]
 
-        _wait_for(lambda: min(burst()) > 0, f"both workers serving (seen {splits})", seconds=60)
-        for _ in range(3):  # then every burst is dealt out evenly, within the slack
+        _wait_for(
+            lambda: min(burst()) > 0, lambda: f"both workers serving (seen {splits})", seconds=60
+        )
+        # then bursts are dealt out evenly, within the slack: three in a row. Not every burst
+        # from here on: a sibling that gets no CPU for MAX_DEFER_NS (other tests loading the
+        # machine) rightly leaves the rest of a burst to the other process (ADR 0022); the
+        # kernel alone gives one process most of a burst, so a streak of even ones is the
+        # balance at work
+        streak: list[int] = []
+
+        def even_burst() -> bool:
             fewer, more = burst()
-            assert (fewer + more, more - fewer <= serve.SLACK + 1) == (16, True), splits
+            assert fewer + more == 16, splits
+            streak.append(more - fewer <= serve.SLACK + 1)
+            return streak[-3:] == [True] * 3
+
+        _wait_for(even_burst, lambda: f"three even bursts in a row (seen {splits})", seconds=60)
 
         # a worker that dies once started is replaced; one that cannot start stops the server
         time.sleep(max(0.0, forked + serve.STARTUP_GRACE_S + 0.5 - time.monotonic()))
