@@ -23,7 +23,7 @@ from ila.batch import result
 from ila.batch.apply import Outcome, event_ids, write_results
 from ila.batch.bulk import copy_field, copy_text
 from ila.batch.config import BatchSettings
-from ila.batch.models import Batch, BatchRecord, SenderRecord
+from ila.batch.models import Batch, BatchRecord
 from ila.batch.result import write_result
 from ila.batch.service import BATCH_SCOPES, Sender, find_batch, submit, work
 from ila.batch.xmlfile import RESULT_XSD, schema
@@ -139,10 +139,10 @@ def test_stored_rows_hold_exactly_what_the_file_says(container: Container, tmp_p
         assert version.superseded_at is None
         # the same minutes as the one-record use case would store
         assert version.duration_minutes == current_version(s, second.id).duration_minutes
-        applied = s.scalars(select(SenderRecord).where(SenderRecord.record_id == RID)).one()
-        assert (applied.training_id, applied.version, len(applied.digest)) == (odd.id, 1, 32)
+        # the result of the accepted record is also its applied record id
         result = s.scalars(select(BatchRecord).where(BatchRecord.record_id == RID)).one()
         assert (result.training_id, result.version, result.kind) == (odd.id, 1, "trainingCreate")
+        assert (result.sender, len(str(result.digest))) == (en, 32)
         events = s.scalars(select(OutboxEvent).order_by(OutboxEvent.id)).all()
         assert len(events) == 3
         for event in events:
@@ -267,7 +267,7 @@ def test_result_slices_follow_seq_across_gaps_and_errors(
         outcomes = [
             Outcome(seq, seq + 2, f"r-{seq}", "trainingCreate", "accepted", seq, 1) for seq in seqs
         ]
-        write_results(uow.session, batch.id, outcomes)
+        write_results(uow.session, batch.id, en, outcomes)
         uow.commit()
     monkeypatch.setattr(result, "SLICE", 3)
     assert [int(r["seq"]) for r in _results(container, "slices")] == seqs

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +31,7 @@ from ila.batch.bulk import (
     write_lines,
     write_tuples,
 )
-from ila.batch.models import BatchRecord, SenderRecord
+from ila.batch.models import BatchRecord
 from ila.batch.xmlfile import (
     Header,
     Record,
@@ -74,7 +74,6 @@ _EVENT_TYPE = "ila.account.training.recorded"
 _TRAININGS: Table = Training.__table__  # type: ignore[assignment]
 _VERSIONS: Table = TrainingVersion.__table__  # type: ignore[assignment]
 _EVENTS: Table = OutboxEvent.__table__  # type: ignore[assignment]
-_SENDER_RECORDS: Table = SenderRecord.__table__  # type: ignore[assignment]
 _RESULTS: Table = BatchRecord.__table__  # type: ignore[assignment]
 _T_COLUMNS = (
     "id",
@@ -96,7 +95,6 @@ _V_HEAD = (
     "cancelled",
 )
 _E_COLUMNS = ("event_id", "type", "source", "subject", "occurred_at", "data")
-_S_COLUMNS = ("sender", "record_id", "digest", "batch_id", "training_id", "version")
 _R_COLUMNS = (
     "batch_id",
     "seq",
@@ -109,6 +107,8 @@ _R_COLUMNS = (
     "message",
     "training_id",
     "version",
+    "sender",
+    "digest",
 )
 _V4 = ~(0xF000 << 64) & ~(0xC000 << 48) & ((1 << 128) - 1)
 _V4_BITS = (0x4000 << 64) | (0x8000 << 48)
@@ -127,11 +127,12 @@ def event_ids(count: int) -> Iterator[str]:
         yield f"evt_{int.from_bytes(raw[i : i + 16]) & _V4 | _V4_BITS:032x}"
 
 
+# the record ids applied before: accepted results, found by the partial unique index
 _PRIOR_PG = text(
     "SELECT s.record_id, s.digest, s.training_id, s.version "
     "FROM unnest(string_to_array(:ids, chr(10))) AS u(rid) CROSS JOIN LATERAL ("
-    " SELECT record_id, digest, training_id, version FROM batch_sender_records"
-    " WHERE sender = :sender AND record_id = u.rid LIMIT 1) AS s"
+    " SELECT record_id, digest, training_id, version FROM batch_records"
+    " WHERE sender = :sender AND record_id = u.rid AND digest IS NOT NULL LIMIT 1) AS s"
 )
 _EXISTING_PG = text(
     "SELECT t.sender_record_id "
@@ -141,8 +142,9 @@ _EXISTING_PG = text(
 )
 
 _PRIOR_SQLITE = text(
-    "SELECT record_id, digest, training_id, version FROM batch_sender_records "
-    "WHERE sender = :sender AND record_id IN (SELECT value FROM json_each(:ids))"
+    "SELECT record_id, digest, training_id, version FROM batch_records "
+    "WHERE sender = :sender AND record_id IN (SELECT value FROM json_each(:ids)) "
+    "AND digest IS NOT NULL"
 )
 _EXISTING_SQLITE = text(
     "SELECT sender_record_id FROM trainings "
@@ -166,21 +168,8 @@ class Outcome:
     code: str | None = None
     field: str | None = None
     message: str | None = None
-
-    def row(self, batch_id: int) -> dict[str, Any]:
-        return {
-            "batch_id": batch_id,
-            "seq": self.seq,
-            "line": self.line,
-            "record_id": self.record_id[:100] if self.record_id else None,
-            "kind": self.kind,
-            "status": self.status,
-            "code": self.code[:60] if self.code else None,
-            "field": self.field[:60] if self.field else None,
-            "message": self.message[:1000] if self.message else None,
-            "training_id": self.training_id,
-            "version": self.version,
-        }
+    digest: str | None = None
+    """An accepted record's fingerprint: stored with its result, the record id is applied."""
 
 
 def rejected(record: Record, error: DomainError) -> Outcome:
@@ -385,7 +374,8 @@ class Applier:
 
     def apply(self, session: Session, chunk: Sequence[Record]) -> list[Outcome]:
         """Apply the chunk in ``session`` (the caller commits) and return one outcome per
-        record, in order. Also records the applied record ids of the sender."""
+        record, in order; an accepted one carries its digest (its result, once stored, is
+        its applied record id)."""
         run = _Chunk(self, session, chunk)
         run.check()
         return run.write(session)
@@ -423,7 +413,6 @@ class _Chunk:
         self.outcomes: dict[int, Outcome] = {}
         self.pending: list[_Create] = []
         self.applied: dict[str, tuple[str, Outcome | None]] = {}  # record id -> digest, outcome
-        self.new_ids: list[tuple[Record, Outcome]] = []
         self.audit: dict[tuple[str, str, int | None], tuple[Acting, list[str]]] = {}
         self.prefetched = False
 
@@ -492,10 +481,10 @@ class _Chunk:
 
     def write(self, session: Session) -> list[Outcome]:
         """Write what :meth:`check` left pending, in ``session`` (the caller commits): new
-        trainings, applied record ids, audit entries; the outcomes in file order."""
+        trainings, audit entries; the outcomes in file order (the caller stores them, see
+        :func:`write_results`)."""
         self.s = session
         self._flush()
-        self._remember()
         self._write_audit()
         return [self.outcomes[r.seq] for r in self.chunk]
 
@@ -531,10 +520,13 @@ class _Chunk:
         )
 
     def _done(self, record: Record, outcome: Outcome) -> None:
-        self.outcomes[record.seq] = outcome
+        """``outcome`` is the record's; an accepted one carries the record's digest, so that
+        its result, once stored, is also its applied record id."""
         if outcome.status == "accepted":
+            if outcome.digest is None:
+                outcome = replace(outcome, digest=record.digest or None)
             self.applied[str(record.record_id)] = (record.digest, outcome)
-            self.new_ids.append((record, outcome))
+        self.outcomes[record.seq] = outcome
 
     def _one(self, record: Record) -> Outcome | None:
         command = record.command
@@ -689,7 +681,16 @@ class _Chunk:
             self._audited("trainings.create", p.acting, p.number)
             self._done(
                 r,
-                Outcome(r.seq, r.line, r.record_id, r.kind, "accepted", training_id, 1),
+                Outcome(
+                    r.seq,
+                    r.line,
+                    r.record_id,
+                    r.kind,
+                    "accepted",
+                    training_id,
+                    1,
+                    digest=r.digest or None,
+                ),
             )
 
     def _target(self, target: str, employer_id: int) -> int:
@@ -800,34 +801,6 @@ class _Chunk:
                 request_id=ticket[:128],
             )
 
-    def _remember(self) -> None:
-        if not self.new_ids:
-            return
-        batch_id = self.a.batch_id
-        if is_postgresql(self.s):
-            sender = copy_text(self.sender)
-            write_lines(
-                self.s,
-                _SENDER_RECORDS,
-                _S_COLUMNS,
-                (
-                    f"{sender}\t{copy_text(str(r.record_id))}\t{r.digest}\t{batch_id}\t"
-                    f"{NULL if o.training_id is None else o.training_id}\t"
-                    f"{NULL if o.version is None else o.version}\n"
-                    for r, o in self.new_ids
-                ),
-            )
-        else:
-            write_tuples(
-                self.s,
-                _SENDER_RECORDS,
-                _S_COLUMNS,
-                [
-                    (self.sender, r.record_id, r.digest, batch_id, o.training_id, o.version)
-                    for r, o in self.new_ids
-                ],
-            )
-
 
 Prepared = _Chunk
 """A chunk checked by :meth:`Applier.prepare`, whose writes are still to run."""
@@ -837,21 +810,26 @@ def _cut(value: str | None, size: int) -> str | None:
     return value[:size] if value else None
 
 
-def write_results(session: Session, batch_id: int, outcomes: Sequence[Outcome]) -> None:
-    """Store the results of a chunk (``batch_records``), a multi-row write: the same values
-    as :meth:`Outcome.row`."""
+def write_results(
+    session: Session, batch_id: int, sender: str, outcomes: Sequence[Outcome]
+) -> None:
+    """Store the results of a chunk (``batch_records``), a multi-row write. The result of an
+    accepted record (one with a digest) also records its id as applied by ``sender``: the
+    partial unique index on (sender, record_id) refuses the same id applied twice."""
     if not outcomes:
         return
     if is_postgresql(session):
+        sender_text = copy_text(sender)
 
         def line(o: Outcome) -> str:
             rid = NULL if not o.record_id else copy_text(o.record_id[:100])
             tid = NULL if o.training_id is None else o.training_id
             version = NULL if o.version is None else o.version
+            applied = f"{sender_text}\t{o.digest}" if o.digest else f"{NULL}\t{NULL}"
             if o.code is None and o.field is None and o.message is None:
                 return (
                     f"{batch_id}\t{o.seq}\t{o.line}\t{rid}\t{o.kind}\t{o.status}\t"
-                    f"{NULL}\t{NULL}\t{NULL}\t{tid}\t{version}\n"
+                    f"{NULL}\t{NULL}\t{NULL}\t{tid}\t{version}\t{applied}\n"
                 )
             texts = "\t".join(
                 NULL if v is None else copy_text(v)
@@ -859,7 +837,7 @@ def write_results(session: Session, batch_id: int, outcomes: Sequence[Outcome]) 
             )
             return (
                 f"{batch_id}\t{o.seq}\t{o.line}\t{rid}\t{copy_text(o.kind)}\t{o.status}\t"
-                f"{texts}\t{tid}\t{version}\n"
+                f"{texts}\t{tid}\t{version}\t{applied}\n"
             )
 
         write_lines(session, _RESULTS, _R_COLUMNS, map(line, outcomes))
@@ -881,6 +859,8 @@ def write_results(session: Session, batch_id: int, outcomes: Sequence[Outcome]) 
                 _cut(o.message, 1000),
                 o.training_id,
                 o.version,
+                sender if o.digest else None,
+                o.digest,
             )
             for o in outcomes
         ],

@@ -1,11 +1,12 @@
 """Tables of the XML batch channel: the batches (their lifecycle, counts and checkpoint, which
-is also the job queue), the result of every record, and the record ids a sender applied."""
+is also the job queue) and the result of every record, whose accepted ones are also the record
+ids a sender applied."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ila.db.base import Base, UTCDateTime
@@ -50,10 +51,24 @@ class Batch(Base):
 
 
 class BatchRecord(Base):
-    """The result of one record of a batch, stored with the record's effect."""
+    """The result of one record of a batch, stored with the record's effect. An accepted
+    record is also the record id its sender applied (``sender`` and ``digest``, a fingerprint
+    of the record as sent; null otherwise): the same id is never applied twice (sent again
+    with the same content: unchanged; with other content: refused). One row per record, not
+    a second table of applied ids (ADR 0024)."""
 
     __tablename__ = "batch_records"
-    __table_args__ = (UniqueConstraint("batch_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("batch_id", "seq"),
+        Index(
+            "uq_batch_records_applied",
+            "sender",
+            "record_id",
+            unique=True,
+            sqlite_where=text("digest IS NOT NULL"),
+            postgresql_where=text("digest IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), nullable=False)
@@ -67,19 +82,5 @@ class BatchRecord(Base):
     message: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     training_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     version: Mapped[int | None] = mapped_column(Integer, nullable=True)
-
-
-class SenderRecord(Base):
-    """A record id a sender applied through a batch, with a fingerprint of its content: the
-    same id is never applied twice (same content: unchanged; other content: refused)."""
-
-    __tablename__ = "batch_sender_records"
-    __table_args__ = (UniqueConstraint("sender", "record_id"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    sender: Mapped[str] = mapped_column(String(10), nullable=False)
-    record_id: Mapped[str] = mapped_column(String(100), nullable=False)
-    digest: Mapped[str] = mapped_column(String(32), nullable=False)
-    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), nullable=False)
-    training_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    sender: Mapped[str | None] = mapped_column(String(10), nullable=True)  # applied records
+    digest: Mapped[str | None] = mapped_column(String(32), nullable=True)  # applied records

@@ -435,7 +435,8 @@ class _Run:
         with self.container.uow() as uow:
             s = uow.session
             defer_appends(s)  # the chunk's audit entries wait for the end of the transaction
-            return self.finish_chunk(s, applier.apply(s, chunk), done, chunk[-1].seq)
+            sender = applier.caller.organisation
+            return self.finish_chunk(s, sender, applier.apply(s, chunk), done, chunk[-1].seq)
 
     def write_chunk(self, prepared: Prepared, done: int, last: int) -> int:
         """The writes of a chunk checked by :meth:`Applier.prepare`, its results and the
@@ -443,13 +444,16 @@ class _Run:
         with self.container.uow() as uow:
             s = uow.session
             defer_appends(s)
-            return self.finish_chunk(s, prepared.write(s), done, last)
+            return self.finish_chunk(s, prepared.sender, prepared.write(s), done, last)
 
-    def finish_chunk(self, s: Session, outcomes: list[Outcome], done: int, last: int) -> int:
-        """Store a chunk's results, move the checkpoint, append its audit entries and commit.
+    def finish_chunk(
+        self, s: Session, sender: str, outcomes: list[Outcome], done: int, last: int
+    ) -> int:
+        """Store a chunk's results (those accepted: the record ids ``sender`` applied), move
+        the checkpoint, append its audit entries and commit.
         The audit entries come last, just before the commit: the chain's head stays locked
         only for their insert and the commit."""
-        write_results(s, self.batch_id, outcomes)
+        write_results(s, self.batch_id, sender, outcomes)
         self._owned(
             s,
             done,

@@ -3,7 +3,7 @@
 from ila.access.models import AccessToken, ApiClient, AssertionJti, Mandate
 from ila.api.models import IdempotencyKey
 from ila.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
-from ila.batch.models import Batch, BatchRecord, SenderRecord
+from ila.batch.models import Batch, BatchRecord
 from ila.db.base import Base
 from ila.employment.models import Employment, QuarterlyFte, Suspension, WorkFraction
 from ila.exchange.models import AuthorisationVersion, DirectoryEntry
@@ -43,7 +43,6 @@ __all__ = [
     "RightVerification",
     "RightVersion",
     "ScheduledJob",
-    "SenderRecord",
     "SourceEmployment",
     "Suspension",
     "Training",
