@@ -1,5 +1,4 @@
-"""Read ahead in a thread: the records of a file (parsing and XSD validation release the GIL)
-while the caller waits on the database, or the next slice of results while one is written."""
+"""Read ahead in a thread: the next slice of a batch's results while one is written."""
 
 from __future__ import annotations
 
@@ -53,23 +52,3 @@ def read_ahead(items: Generator[T, None, None], depth: int, name: str) -> Iterat
     finally:
         stop.set()
         producer.join()
-
-
-def in_blocks(items: Generator[T, None, None], size: int) -> Generator[list[T], None, None]:
-    """``items`` in lists of ``size`` (the last one shorter). If ``items`` fails, the block of
-    the items before the failure comes first, then the exception."""
-    block: list[T] = []
-    try:
-        for item in items:
-            block.append(item)
-            if len(block) >= size:
-                yield block
-                block = []
-    except Exception:
-        if block:
-            yield block
-        raise
-    finally:
-        items.close()
-    if block:
-        yield block

@@ -24,7 +24,6 @@ from typing import BinaryIO
 
 from lxml import etree
 
-from ila.batch import ahead
 from ila.errors import DomainError, InvalidBatchFile, ValidationError
 from ila.trainings.domain import (
     DurationUnit,
@@ -532,25 +531,17 @@ def _count(source: BinaryIO) -> tuple[Header, int]:
     return header, count
 
 
-def records(
-    path: Path, max_bytes: int, *, after: int = 0, read_ahead: bool = True
-) -> Iterator[Record]:
+def records(path: Path, max_bytes: int, *, after: int = 0) -> Iterator[Record]:
     """Every record with its command or error; those up to ``after`` (a checkpoint) are
-    skipped without validating them. With ``read_ahead``, the file is read, validated and
-    converted in a thread a few blocks ahead of the caller, so that reading overlaps the
-    caller's database round trips (lxml's parser and XSD validator release the GIL)."""
-    items = (
-        item
-        for item in read(path, max_bytes, validate_after=after)
-        if isinstance(item, Record) and item.seq > after
-    )
-    with _fewer_collections():
-        if not read_ahead:
-            yield from items
-            return
-        blocks = ahead.in_blocks(items, _BLOCK)
-        for block in ahead.read_ahead(blocks, _BLOCKS_AHEAD, "ila-batch-reader"):
-            yield from block
+    skipped without validating them. Read in the caller's thread: a reader thread a few
+    blocks ahead (as before ADR 0024) gained nothing on PostgreSQL, whose writes already
+    overlap the checks, and cost SQLite 15 % of its time and a third more CPU (its writes
+    hand the GIL over at every row; the reader then held it)."""
+    items = read(path, max_bytes, validate_after=after)
+    with _fewer_collections(), closing(items):
+        for item in items:
+            if isinstance(item, Record) and item.seq > after:
+                yield item
 
 
 _GC_THRESHOLD = 50_000
@@ -579,7 +570,3 @@ def _fewer_collections() -> Iterator[None]:
             _gc_users -= 1
             if _gc_users == 0:
                 gc.set_threshold(*_gc_saved)
-
-
-_BLOCK = 500  # records handed over at a time
-_BLOCKS_AHEAD = 40  # at most this many blocks read ahead (two chunks of 10,000): flat memory
