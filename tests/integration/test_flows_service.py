@@ -275,6 +275,19 @@ def test_no_sector_asks_the_employment_source_but_not_onem(container: Container)
     assert onem.calls == []
 
 
+def test_the_demo_worker_sees_her_possibilities_with_the_platform_sources(
+    container: Container,
+) -> None:
+    """The demo persona of the web login has a private-sector career in the default sources,
+    so the section is shown to her (before, the default sources did not know the demo's
+    employments, and the page said no employment was known)."""
+    from ila.demo.generator import DEMO_WORKER_NISS
+
+    view = career_break_possibilities(container, DEMO_WORKER_NISS, today=date(2026, 11, 23))
+    assert (view.shown, view.precondition, view.sectors) == (True, None, ("private",))
+    assert view.reasons
+
+
 def _dump(connection: Connection) -> dict[str, list[str]]:
     """Every row of every table of the database, as text."""
     dump: dict[str, list[str]] = {}

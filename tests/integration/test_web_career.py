@@ -10,7 +10,6 @@ import re
 from datetime import date
 from decimal import Decimal
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, inspect, select, text
@@ -142,13 +141,24 @@ def test_the_possibilities_are_shown_and_never_stored(
     assert "hat die Möglichkeiten der Laufbahnunterbrechung beim LfA abgefragt" in consultations
 
 
-@pytest.mark.parametrize("given", [True, False])
-def test_without_a_sector_onem_is_not_asked(container: Container, given: bool) -> None:
-    """No public- or private-sector career: the reason is shown and ONEM is never asked. The
-    default sources (the simulators) do not know the demo worker either."""
+def test_the_default_sources_know_the_demo_worker(container: Container) -> None:
+    """Without sources given to the app, the simulators answer; they know the demo dataset's
+    employments, so the demo worker sees her possibilities (ONEM asked, nothing stored)."""
+    app, _sources = _app(container, None)
+    del app.state.sources
+    client = TestClient(app, follow_redirects=False, headers={"accept-language": "nl"})
+    _login(client, "worker")
+    page = client.get("/account/career-break")
+    assert page.status_code == 200
+    assert "Deze mogelijkheden kunnen niet worden getoond" not in page.text
+    assert "<dl" in page.text  # the counters
+    (entry,) = _lookups(container)
+    assert entry.details == {"onem_asked": True, "precondition": None}
+
+
+def test_without_a_sector_onem_is_not_asked(container: Container) -> None:
+    """No public- or private-sector career: the reason is shown and ONEM is never asked."""
     app, sources = _app(container, None)
-    if not given:
-        del app.state.sources
     client = TestClient(app, follow_redirects=False, headers={"accept-language": "nl"})
     _login(client, "worker")
     page = client.get("/account/career-break")

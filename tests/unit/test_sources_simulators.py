@@ -152,6 +152,39 @@ def test_registry_builds_the_simulators() -> None:
     assert simulated_sources().unemployment.paid_until.day == 1  # type: ignore[attr-defined]
 
 
+def test_the_registry_knows_the_demo_personas_careers_but_imports_none_of_them() -> None:
+    """The demo's employments are registered by ``ila demo load``, not imported: a person's
+    question sees them (as the real source would), an employer-wide question does not."""
+    from ila.demo.generator import (
+        DEMO_EMPLOYER_PC200,
+        DEMO_MULTI_EMPLOYER_NISS,
+        DEMO_WORKER_NISS,
+        declared_employments,
+    )
+
+    source = simulated_sources().employment
+    (worker,) = source.employments_of_person(DEMO_WORKER_NISS)
+    assert (worker.enterprise_number, worker.start_date, worker.sector) == (
+        DEMO_EMPLOYER_PC200,
+        date(2024, 3, 29),
+        Sector.PRIVATE,
+    )
+    assert worker.fractions == ((date(2024, 3, 29), Decimal("0.8")),)
+    assert (
+        len({e.enterprise_number for e in source.employments_of_person(DEMO_MULTI_EMPLOYER_NISS)})
+        == 2
+    )
+    # the generated simulator's persons are still answered, from it alone
+    generated = SimulatedEmploymentSource.generated()
+    someone = next(iter(generated.lines.values())).national_number
+    assert source.employments_of_person(someone) == generated.employments_of_person(someone)
+    assert source.employers() == generated.employers()
+    with pytest.raises(NotFound):
+        source.declarations_of(DEMO_EMPLOYER_PC200)
+    again = simulated_sources().employment
+    assert again.lines is source.lines == declared_employments(2024)  # type: ignore[attr-defined]
+
+
 def test_payments_asked_first_are_the_same_as_after_the_situation() -> None:
     niss = fake_niss(11)
     first = SimulatedUnemployment(seed=4).payments(niss, date(2020, 1, 1), date(2030, 1, 1))

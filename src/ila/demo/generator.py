@@ -32,6 +32,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cache
 
 from sqlalchemy import select
 
@@ -64,6 +65,7 @@ from ila.employment.service import RegisterEmployment, declare_quarter, register
 from ila.identity.models import Employer
 from ila.identity.service import register_employer, register_person
 from ila.identity.synthetic import synthetic_enterprise_number, synthetic_niss
+from ila.sources.employment import DeclaredEmployment, Sector
 from ila.trainings.domain import (
     DurationUnit,
     Nature,
@@ -323,6 +325,30 @@ def build_plan(seed: int) -> Plan:
         planner.staff(spec)
     planner.trainings()
     return planner.plan
+
+
+@cache
+def declared_employments(seed: int = 2024) -> tuple[DeclaredEmployment, ...]:
+    """The demo dataset's employments as the employment source declares them (private
+    sector: every demo employer is a company), for the questions asked of that source about
+    one person (the career-break flow). Built once per seed."""
+    plan = build_plan(seed)
+    return tuple(
+        DeclaredEmployment(
+            line_id=f"DEMO-E{n:05d}",
+            enterprise_number=enterprise_number(job.employer.number),
+            national_number=plan.persons[job.person].national_number,
+            given_name=plan.persons[job.person].given_name,
+            family_name=plan.persons[job.person].family_name,
+            start_date=job.start,
+            joint_committee=job.employer.joint_committee,
+            fractions=job.fractions,
+            end_date=job.end,
+            end_reason=job.end_reason.value if job.end_reason else None,
+            sector=Sector.PRIVATE,
+        )
+        for n, job in enumerate(plan.jobs, start=1)
+    )
 
 
 def quarters() -> list[tuple[int, int]]:

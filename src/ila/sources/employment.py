@@ -97,6 +97,29 @@ class EmploymentSource(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class WithPersonLines:
+    """``source`` answering a person's question with ``lines`` too: the employments a demo
+    dataset registered in the platform itself (``ila demo load``), which the real source
+    would have declared. Employer-wide questions (what an import reads) stay ``source``'s
+    alone, so that an import never adds those employments a second time."""
+
+    source: EmploymentSource
+    lines: tuple[DeclaredEmployment, ...]
+
+    def employers(self) -> Sequence[str]:
+        return self.source.employers()
+
+    def declarations_of(self, enterprise_number: str) -> EmployerDeclarations:
+        return self.source.declarations_of(enterprise_number)
+
+    def employments_of_person(self, national_number: str) -> Sequence[DeclaredEmployment]:
+        nn = NationalNumber.parse(national_number).value
+        found = [*self.source.employments_of_person(nn)]
+        found.extend(line for line in self.lines if line.national_number == nn)
+        return sorted(found, key=lambda e: (e.start_date, e.line_id))
+
+
 @dataclass
 class SimulatedEmploymentSource:
     """An in-memory employment source. Deterministic: its content is what it was given (or what

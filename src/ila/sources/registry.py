@@ -14,7 +14,7 @@ from datetime import date
 from ila.access.domain import local_date
 from ila.bootstrap import Container
 from ila.db.base import utcnow
-from ila.sources.employment import EmploymentSource, SimulatedEmploymentSource
+from ila.sources.employment import EmploymentSource, SimulatedEmploymentSource, WithPersonLines
 from ila.sources.onem import (
     CareerBreakSource,
     SimulatedCareerBreaks,
@@ -35,9 +35,16 @@ class Sources:
 
 def simulated_sources(seed: int = DEFAULT_SEED, *, paid_until: date | None = None) -> Sources:
     """The simulators, the same for the same seed (ONEM amounts exist for the months before
-    ``paid_until``, by default the first day of the current month)."""
+    ``paid_until``, by default the first day of the current month). The employment simulator
+    also answers a person's question with the employments of the demo dataset of the same
+    seed (registered by ``ila demo load``, not imported): the demo's personas have a career
+    the career-break flow can see."""
+    from ila.demo.generator import declared_employments  # noqa: PLC0415 - demo data, built once
+
     return Sources(
-        employment=SimulatedEmploymentSource.generated(seed),
+        employment=WithPersonLines(
+            SimulatedEmploymentSource.generated(seed), declared_employments(seed)
+        ),
         unemployment=SimulatedUnemployment(
             seed=seed, paid_until=paid_until or local_date(utcnow()).replace(day=1)
         ),
