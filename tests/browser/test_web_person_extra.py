@@ -10,6 +10,7 @@ from playwright.sync_api import Browser, Page
 from pypdf import PdfReader
 
 from ila.demo.generator import DEMO_WORKER_NISS
+from ila.flows.rules import career_break_rules
 from ila.web.i18n import Translator
 from tests.browser.conftest import Site, axe_violations, choose_language, demo_login
 
@@ -53,9 +54,13 @@ def test_the_worker_opens_the_career_break_page_in_german(browser: Browser, site
         assert page.get_by_role("heading", level=1).inner_text() == t.gettext(
             "Career break and time credit"
         )
-        # the demo worker's employment is not in the simulated DmfA source: ONEM is not asked
-        # and the reason is shown
-        assert "Keine Beschäftigung im öffentlichen oder privaten Sektor bekannt" in page.content()
+        # the demo worker's private-sector employment is known to the simulated source:
+        # ONEM is asked and every reason is shown, in German
+        content = page.content()
+        rules = career_break_rules()
+        for reason in ("sick_minor_child", "child_under_8", "training"):
+            assert rules.label("reason", reason, "de") in content
+        assert "Keine Beschäftigung im öffentlichen oder privaten Sektor bekannt" not in content
         assert axe_violations(page) == []
     finally:
         context.close()
