@@ -188,6 +188,16 @@ _V_COLUMNS = (
 )
 
 
+def _sqlite_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row as SQLite is given it: dates and timestamps in ISO 8601, decimals as text."""
+    return tuple(
+        v.isoformat()
+        if isinstance(v, datetime | date)
+        else (str(v) if isinstance(v, Decimal) else v)
+        for v in row
+    )
+
+
 def floor_load(c: Container, records: int) -> float:
     """The same number of rows, bulk loaded into scratch tables shaped like the real ones
     (rows built beforehand, not timed)."""
@@ -220,15 +230,7 @@ def floor_load(c: Container, records: int) -> float:
             marks = ",".join("?" * 23)
             cur.executemany(
                 f"INSERT INTO floor_training_versions ({_V_COLUMNS}) VALUES ({marks})",
-                [
-                    tuple(
-                        v.isoformat()
-                        if isinstance(v, datetime | date)
-                        else (str(v) if isinstance(v, Decimal) else v)
-                        for v in r
-                    )
-                    for r in versions
-                ],
+                [_sqlite_row(r) for r in versions],
             )
         raw.commit()
     finally:
@@ -351,31 +353,24 @@ def floor_channel_rows(c: Container, records: int, chunk: int) -> float:
         for first in range(0, records, chunk):
             rows = _channel_rows(c, min(chunk, records - first), first, batch_id, people)
             if postgresql:
-                lines = {
+                prepared: dict[str, Any] = {
                     name: "".join(
                         "\t".join("\\N" if v is None else str(v) for v in row) + "\n"
                         for row in table
                     )
                     for name, table in rows.items()
                 }
+            else:
+                prepared = {name: [_sqlite_row(r) for r in table] for name, table in rows.items()}
             started = time.perf_counter()
             for name, columns in _SENDER_ROWS.items():
                 if postgresql:
                     with cur.copy(f"COPY {name} ({columns}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-                        copy.write(lines[name])
+                        copy.write(prepared[name])
                 else:
                     marks = ",".join("?" * len(columns.split(",")))
                     cur.executemany(
-                        f"INSERT INTO {name} ({columns}) VALUES ({marks})",
-                        [
-                            tuple(
-                                v.isoformat()
-                                if isinstance(v, datetime | date)
-                                else (str(v) if isinstance(v, Decimal) else v)
-                                for v in row
-                            )
-                            for row in rows[name]
-                        ],
+                        f"INSERT INTO {name} ({columns}) VALUES ({marks})", prepared[name]
                     )
             elapsed += time.perf_counter() - started
         raw.rollback()
