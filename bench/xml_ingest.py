@@ -21,6 +21,7 @@ figures are printed as Markdown, with the load average before and after.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -402,7 +403,9 @@ def e2e(url: str, path: Path, spool: Path, chunk: int) -> dict[str, Any]:
             "total": batch.total,
         }
     finished = time.perf_counter()
-    cpu = time.process_time()  # this process, every thread
+    # this process (every thread) and its reader processes, ended and waited for by now
+    done = os.times()
+    cpu = time.process_time() + done.children_user + done.children_system
     server_cpu = None
     if c.engine.dialect.name == "postgresql":  # the backends of this process's connections
         with c.engine.connect() as conn:
@@ -450,10 +453,15 @@ def run_child(url: str, path: Path, spool: Path, chunk: int) -> tuple[dict[str, 
     proc = psutil.Process(child.pid)
     peak = 0
     while child.poll() is None:
-        try:
-            peak = max(peak, proc.memory_info().rss)
+        try:  # the channel's processes: this child and its reader process, if any
+            rss = proc.memory_info().rss
+            readers = proc.children(recursive=True)
         except psutil.NoSuchProcess:
             break
+        for reader in readers:
+            with contextlib.suppress(psutil.NoSuchProcess):  # it may just have ended
+                rss += reader.memory_info().rss
+        peak = max(peak, rss)
         time.sleep(0.05)
     out = child.stdout.read() if child.stdout else b""
     if child.returncode != 0:

@@ -4,8 +4,11 @@ bytes, with the element walk as fallback, and converted once per distinct conten
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
+import psutil
 import pytest
 
 from ila.batch.xmlfile import NAMESPACE as NS
@@ -122,3 +125,115 @@ def test_same_content_is_converted_once_and_bad_values_are_not_kept(tmp_path: Pa
         None,
     ]
     assert recs[0].digest != recs[1].digest  # the record id is part of what was sent
+
+
+def _view(record: Record) -> tuple[object, ...]:
+    error = record.error
+    return (
+        record.seq,
+        record.line,
+        record.kind,
+        record.record_id,
+        record.digest,
+        record.command,
+        None if error is None else (type(error), error.code, error.message, error.field),
+        None if error is None else error.details,
+    )
+
+
+def _read_all(path: Path, **given: int) -> tuple[list[tuple[object, ...]], object]:
+    seen: list[tuple[object, ...]] = []
+    try:
+        seen.extend(_view(r) for r in records(path, LIMIT, **given))
+    except InvalidBatchFile as exc:
+        return seen, (exc.code, exc.message, exc.details)
+    return seen, None
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "xml" / "examples"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [*sorted(FILES), "schema-violations", "submission-trainings.xml", "submission-with-errors.xml"],
+)
+def test_the_reader_process_reads_what_this_process_reads(tmp_path: Path, name: str) -> None:
+    """Large files are parsed by a reader process (``process_from`` forces it here): the same
+    records, commands, digests and errors, in the same order, and the same failure after
+    them; from a checkpoint too."""
+    path = tmp_path / "f.xml"
+    if name in FILES:
+        path.write_text(FILES[name], encoding="utf-8")
+    elif name == "schema-violations":
+        bad = CREATE.format(rid="bad", title="t").replace("formal_internal", "no_such_nature")
+        path.write_text(HEAD + bad + CREATE.format(rid="ok", title="t") + TAIL, encoding="utf-8")
+    else:
+        path.write_bytes((EXAMPLES / name).read_bytes())
+    here = _read_all(path, process_from=1 << 40)
+    there = _read_all(path, process_from=0)
+    assert there == here
+    if name in ("schema-violations", "odd-elements"):  # errors travel with their details
+        assert {view[6][1] for view in here[0] if view[6]} == {  # type: ignore[index]
+            "schema-violations": {"schema_violation"},
+            "odd-elements": {"unknown_record"},
+        }[name]
+    assert _read_all(path, process_from=0, after=1) == _read_all(path, after=1)
+
+
+def test_closing_the_records_stops_the_reader_process(tmp_path: Path) -> None:
+    path = tmp_path / "f.xml"
+    path.write_text(
+        HEAD + "".join(CREATE.format(rid=str(n), title="t") for n in range(5000)) + TAIL,
+        encoding="utf-8",
+    )
+
+    def readers() -> list[psutil.Process]:
+        return [
+            child for child in psutil.Process().children() if "ila.batch.reader" in child.cmdline()
+        ]
+
+    items = records(path, LIMIT, process_from=0)
+    assert [next(items).seq for _ in range(3)] == [1, 2, 3]
+    (reader,) = readers()
+    items.close()  # type: ignore[attr-defined]
+    assert readers() == []
+    assert not reader.is_running()
+    assert [r.seq for r in records(path, LIMIT, process_from=0, after=4998)] == [4999, 5000]
+
+
+def test_the_reader_process_ends_when_the_worker_is_killed(tmp_path: Path) -> None:
+    """A worker killed with SIGKILL leaves no reader behind: the reader's next write to the
+    closed pipe fails and it ends."""
+    path = tmp_path / "f.xml"
+    path.write_text(
+        HEAD + "".join(CREATE.format(rid=str(n), title="t") for n in range(100_000)) + TAIL,
+        encoding="utf-8",
+    )
+    worker = subprocess.Popen(  # noqa: S603 - this interpreter, our script
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from pathlib import Path\n"
+            "from ila.batch.xmlfile import records\n"
+            "items = records(Path(sys.argv[1]), 1 << 30, process_from=0)\n"
+            "print(next(items).seq, flush=True)\n"
+            "time.sleep(60)\n",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert worker.stdout is not None
+        assert worker.stdout.readline().strip() == b"1"
+        (reader,) = psutil.Process(worker.pid).children()
+        assert "ila.batch.reader" in reader.cmdline()
+        worker.kill()
+        worker.wait()
+        psutil.wait_procs([reader], timeout=30)
+        assert not reader.is_running()
+    finally:
+        worker.kill()
+        worker.wait()
+        if worker.stdout is not None:
+            worker.stdout.close()

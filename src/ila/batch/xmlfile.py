@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import marshal
 import re
+import struct
+import subprocess
+import sys
 import threading
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,10 +24,11 @@ from decimal import Decimal
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Any, BinaryIO
 
 from lxml import etree
 
+from ila.batch.ahead import read_ahead
 from ila.errors import DomainError, InvalidBatchFile, ValidationError
 from ila.trainings.domain import (
     DurationUnit,
@@ -297,55 +302,57 @@ def _convert(t: dict[str, str]) -> TrainingData:
     )
 
 
-def _command(kind: str, el: etree._Element, canonical: bytes) -> Command:
-    t = _children(el, canonical)
+def _command(kind: str, t: dict[str, str], target: str | None) -> Command:
     if kind == "trainingCreate":
         return TrainingCreate(t["employer"], t["worker"], _content(t))
     if kind == "trainingRectify":
-        return TrainingRectify(t["employer"], str(el.get("target")), _content(t), t["reason"])
+        return TrainingRectify(t["employer"], str(target), _content(t), t["reason"])
     if kind == "trainingCancel":
-        return TrainingCancel(t["employer"], str(el.get("target")), t["reason"])
+        return TrainingCancel(t["employer"], str(target), t["reason"])
     days = _opt(t, "days")
     return RightSet(
         t["employer"], t["worker"], int(t["year"]), Decimal(days) if days else None, t["reason"]
     )
 
 
-def _record(seq: int, kind: str, el: etree._Element) -> Record:
+Raw = tuple[Any, ...]
+"""A record as read, before conversion: ``("r", seq, line, kind, record_id, digest, texts,
+target)`` for one that passed its XSD, ``("e", seq, line, kind, record_id, code, message,
+field, error_line)`` for one that did not. Plain values only: the reader process sends them
+(:func:`records`)."""
+
+
+def _raw(seq: int, kind: str, el: etree._Element) -> Raw:
+    """Validate a record against the schema and read it: the work of the parser (libxml2's
+    XSD validation, exclusive C14N, its digest, the children's texts)."""
     line = el.sourceline or 1
     record_id = el.get("recordId")
     if kind == UNKNOWN:
-        return Record(
-            seq,
-            line,
-            kind,
-            record_id,
-            error=ValidationError(
-                f"unknown record element <{etree.QName(el).localname}>",
-                code="unknown_record",
-                field="record",
-            ),
-        )
+        message = f"unknown record element <{etree.QName(el).localname}>"
+        return ("e", seq, line, kind, record_id, "unknown_record", message, "record", None)
     xsd = schema()
     if not xsd.validate(el):
         error = xsd.error_log.last_error
         where = error.path.rsplit("/", 1)[-1].split(":")[-1] if error and error.path else None
-        return Record(
-            seq,
-            line,
-            kind,
-            record_id,
-            error=ValidationError(
-                error.message if error else "the record does not match the schema",
-                code="schema_violation",
-                field=where,
-                line=error.line if error else line,
-            ),
-        )
+        message = error.message if error else "the record does not match the schema"
+        at = error.line if error else line
+        return ("e", seq, line, kind, record_id, "schema_violation", message, where, at)
     canonical = etree.tostring(el, method="c14n", exclusive=True)
     digest = hashlib.blake2b(canonical, digest_size=16).hexdigest()
+    return ("r", seq, line, kind, record_id, digest, _children(el, canonical), el.get("target"))
+
+
+def _rebuilt(raw: Raw) -> Record:
+    """The record of a :data:`Raw`: its command, converted (once per distinct content), or
+    the reason it cannot be read."""
+    if raw[0] == "e":
+        _, seq, line, kind, record_id, code, message, where, at = raw
+        details = {} if at is None else {"line": at}
+        error = ValidationError(message, code=code, field=where, **details)
+        return Record(seq, line, kind, record_id, error=error)
+    _, seq, line, kind, record_id, digest, texts, target = raw
     try:
-        command = _command(kind, el, canonical)
+        command = _command(kind, texts, target)
     except (ValueError, ArithmeticError) as exc:  # valid for the XSD, not for Python
         return Record(
             seq,
@@ -355,6 +362,14 @@ def _record(seq: int, kind: str, el: etree._Element) -> Record:
             error=ValidationError(f"a value cannot be read: {exc}", code="schema_violation"),
         )
     return Record(seq, line, kind, record_id, command=command, digest=digest)
+
+
+def _record(seq: int, kind: str, el: etree._Element) -> Record:
+    return _rebuilt(_raw(seq, kind, el))
+
+
+Make = Callable[[int, str, etree._Element], Any]
+"""What a validated record is read as: :func:`_record` (a :class:`Record`) or :func:`_raw`."""
 
 
 def _unknown_siblings(el: etree._Element) -> list[etree._Element]:
@@ -376,13 +391,15 @@ def _drop_before(el: etree._Element) -> None:
             del parent[0]
 
 
-def _located(seq: int, kind: str, el: etree._Element, validate_after: int | None) -> Record:
+def _located(
+    seq: int, kind: str, el: etree._Element, validate_after: int | None, make: Make
+) -> Any:
     if validate_after is not None and seq > validate_after:
-        return _record(seq, kind, el)
+        return make(seq, kind, el)
     return Record(seq, el.sourceline or 1, kind, el.get("recordId"))
 
 
-def _at_end(el: etree._Element, seq: int, validate_after: int | None) -> Iterator[Record]:
+def _at_end(el: etree._Element, seq: int, validate_after: int | None, make: Make) -> Iterator[Any]:
     """Records ending at ``el``: a record element, or the end of ``<records>`` (any
     non-record element left before it). Elements that are not records are reported too."""
     is_record = el.tag in _TAGS
@@ -392,9 +409,9 @@ def _at_end(el: etree._Element, seq: int, validate_after: int | None) -> Iterato
     for odd in _unknown_siblings(el) if is_record else list(el):
         if odd.tag not in _TAGS:
             seq += 1
-            yield _located(seq, UNKNOWN, odd, validate_after)
+            yield _located(seq, UNKNOWN, odd, validate_after, make)
     if is_record:
-        yield _located(seq + 1, _TAGS[str(el.tag)], el, validate_after)
+        yield _located(seq + 1, _TAGS[str(el.tag)], el, validate_after, make)
         el.clear()
         _drop_before(el)
     else:
@@ -402,7 +419,7 @@ def _at_end(el: etree._Element, seq: int, validate_after: int | None) -> Iterato
 
 
 def read(
-    path: Path, max_bytes: int, *, validate_after: int | None = 0
+    path: Path, max_bytes: int, *, validate_after: int | None = 0, make: Make = _record
 ) -> Generator[Header | Record, None, None]:
     """Stream the file: the header first, then every record in file order. A file that cannot
     be read raises :class:`InvalidBatchFile` (possibly after some records were yielded: callers
@@ -413,7 +430,7 @@ def read(
         with path.open("rb") as source:
             _prolog(source)
             source.seek(0)
-            yield from _walk(source, validate_after)
+            yield from _walk(source, validate_after, make)
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno and exc.lineno > 0 else None
         message = str(exc.msg or exc).strip()
@@ -422,7 +439,7 @@ def read(
 
 
 def _walk(  # noqa: PLR0912 - the record branch inlined: it runs once per record
-    source: BinaryIO, validate_after: int | None
+    source: BinaryIO, validate_after: int | None, make: Make
 ) -> Iterator[Header | Record]:
     seq = 0
     header: Header | None = None
@@ -445,18 +462,18 @@ def _walk(  # noqa: PLR0912 - the record branch inlined: it runs once per record
             if el.getprevious() is not None:  # elements before it that are not records
                 for odd in _unknown_siblings(el):
                     seq += 1
-                    yield _located(seq, UNKNOWN, odd, validate_after)
+                    yield _located(seq, UNKNOWN, odd, validate_after, make)
             seq += 1
             if seq > validate_after:
-                yield _record(seq, tags[tag], el)
+                yield make(seq, tags[tag], el)
             else:
                 yield Record(seq, el.sourceline or 1, tags[tag], el.get("recordId"))
             el.clear()
             while el.getprevious() is not None:
                 del parent[0]
         elif tag != _ROOT:
-            for record in _at_end(el, seq, validate_after):
-                seq = record.seq
+            for record in _at_end(el, seq, validate_after, make):
+                seq += 1  # each item is the next one in file order
                 yield record
     if header is None:
         raise _fail(
@@ -531,17 +548,103 @@ def _count(source: BinaryIO) -> tuple[Header, int]:
     return header, count
 
 
-def records(path: Path, max_bytes: int, *, after: int = 0) -> Iterator[Record]:
+PROCESS_FROM_BYTES = 16 << 20
+"""Files from this size on are parsed by a reader process (starting one costs ~0.3 s)."""
+_BLOCK = 1000  # raw records sent at a time by the reader process
+
+
+def records(
+    path: Path, max_bytes: int, *, after: int = 0, process_from: int | None = None
+) -> Iterator[Record]:
     """Every record with its command or error; those up to ``after`` (a checkpoint) are
-    skipped without validating them. Read in the caller's thread: a reader thread a few
-    blocks ahead (as before ADR 0024) gained nothing on PostgreSQL, whose writes already
-    overlap the checks, and cost SQLite 15 % of its time and a third more CPU (its writes
-    hand the GIL over at every row; the reader then held it)."""
-    items = read(path, max_bytes, validate_after=after)
-    with _fewer_collections(), closing(items):
-        for item in items:
-            if isinstance(item, Record) and item.seq > after:
-                yield item
+    skipped without validating them. A file of ``process_from`` bytes or more (default
+    :data:`PROCESS_FROM_BYTES`) is parsed, validated and canonicalised by a reader process on
+    another core, which sends plain values (:data:`Raw`); they are converted here, in order.
+    The same records either way; an error in the file is raised after the records before it;
+    closing this generator stops the reader. (A reader *thread* gained nothing on PostgreSQL
+    and cost SQLite 15 % of its time: SQLite's writes hand the GIL over at every row.)"""
+    limit = PROCESS_FROM_BYTES if process_from is None else process_from
+    with _fewer_collections():
+        if path.stat().st_size < limit:
+            items = read(path, max_bytes, validate_after=after)
+            with closing(items):
+                for item in items:
+                    if isinstance(item, Record) and item.seq > after:
+                        yield item
+            return
+        yield from _from_reader_process(path, max_bytes, after)
+
+
+_FRAME = struct.Struct("<I")
+_BLOCKS_AHEAD = 40  # blocks the reader may be ahead of the caller (40,000 records, ~6 MiB)
+
+
+def _from_reader_process(path: Path, max_bytes: int, after: int) -> Iterator[Record]:
+    # a new interpreter running ila.batch.reader: nothing of this process is inherited, and
+    # no main module is imported again (as multiprocessing's spawn would)
+    reader = subprocess.Popen(  # noqa: S603 - this interpreter, this package, our arguments
+        [sys.executable, "-m", "ila.batch.reader", str(path), str(max_bytes), str(after)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+    )
+    assert reader.stdout is not None  # noqa: S101 - asked for above
+    frames = read_ahead(_frames(reader.stdout), _BLOCKS_AHEAD, "ila-batch-frames")
+    try:
+        for frame in frames:
+            got = marshal.loads(frame)  # noqa: S302 - our reader, our pipe
+            if isinstance(got, list):
+                for raw in got:
+                    yield _rebuilt(raw)
+            elif got[0] == "end":
+                return
+            else:  # the file cannot be read from here on
+                _, code, message, line = got
+                raise _fail(code, message, line)
+        raise RuntimeError(
+            f"the batch file reader stopped unexpectedly (exit code {reader.wait()})"
+        )
+    finally:
+        if reader.poll() is None:
+            reader.kill()  # its pipe then ends, and so does the thread reading it
+        frames.close()  # type: ignore[attr-defined]
+        reader.stdout.close()
+        reader.wait()
+
+
+def _frames(stream: IO[bytes]) -> Generator[bytes, None, None]:
+    """The frames the reader writes (a length, then a marshalled block), until its end."""
+    while len(head := stream.read(_FRAME.size)) == _FRAME.size:
+        (size,) = _FRAME.unpack(head)
+        yield stream.read(size)
+
+
+def send_records(path: Path, max_bytes: int, after: int, out: IO[bytes]) -> None:
+    """The reader process (``python -m ila.batch.reader``): the records after ``after`` as
+    :data:`Raw` values, in frames of :data:`_BLOCK`, then ``("end",)`` or ``("fail", code,
+    message, line)``. It stops when the receiver is gone (a broken pipe)."""
+
+    def send(value: Any) -> None:
+        data = marshal.dumps(value)
+        out.write(_FRAME.pack(len(data)) + data)
+
+    block: list[Raw] = []
+    try:
+        for item in read(path, max_bytes, validate_after=after, make=_raw):
+            if isinstance(item, tuple) and item[1] > after:
+                block.append(item)
+                if len(block) >= _BLOCK:
+                    send(block)
+                    block = []
+    except InvalidBatchFile as exc:
+        if block:
+            send(block)
+        send(("fail", exc.code, exc.message, exc.details.get("line")))
+        out.flush()
+        return
+    if block:
+        send(block)
+    send(("end",))
+    out.flush()
 
 
 _GC_THRESHOLD = 50_000
