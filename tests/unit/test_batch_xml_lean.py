@@ -4,6 +4,8 @@ bytes, with the element walk as fallback, and converted once per distinct conten
 
 from __future__ import annotations
 
+import io
+import marshal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from ila.batch import reader, xmlfile
 from ila.batch.xmlfile import NAMESPACE as NS
 from ila.batch.xmlfile import Header, Record, TrainingCreate, read, records, scan
 from ila.errors import InvalidBatchFile
@@ -237,3 +240,21 @@ def test_the_reader_process_ends_when_the_worker_is_killed(tmp_path: Path) -> No
         worker.wait()
         if worker.stdout is not None:
             worker.stdout.close()
+
+
+@pytest.mark.parametrize("name", ["plain", "truncated"])
+def test_what_the_reader_writes_in_this_process(tmp_path: Path, name: str) -> None:
+    """The reader's frames, written and read back here (the reader process is not measured by
+    coverage): the records, then the end or the failure."""
+    path = tmp_path / "f.xml"
+    path.write_text(FILES[name], encoding="utf-8")
+    out = io.BytesIO()
+    assert reader.main([str(path), str(LIMIT), "0"], out) == 0
+    frames = [marshal.loads(f) for f in xmlfile._frames(io.BytesIO(out.getvalue()))]  # noqa: S302
+    raws = [raw for frame in frames[:-1] for raw in frame]
+    assert [_view(xmlfile._rebuilt(raw)) for raw in raws] == _read_all(path)[0]
+    assert len(raws) == (3 if name == "plain" else 2)  # the third is cut off
+    if name == "plain":
+        assert frames[-1] == ("end",)
+    else:
+        assert frames[-1][:2] == ("fail", "xml_not_well_formed")

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import IO
 
 from ila.batch.xmlfile import send_records
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], out: IO[bytes] | None = None) -> int:
     path, max_bytes, after = argv
     try:
-        send_records(Path(path), int(max_bytes), int(after), sys.stdout.buffer)
-    except BrokenPipeError:  # the processing stopped reading: nothing left to do
+        send_records(Path(path), int(max_bytes), int(after), out or sys.stdout.buffer)
+    except BrokenPipeError:  # pragma: no cover - the processing stopped reading: nothing to do
         sys.stderr.close()  # no second complaint at exit
     return 0
 
