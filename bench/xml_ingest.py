@@ -266,23 +266,11 @@ def _channel_rows(
     for i in range(first, first + records):
         rid = f"b-{i}"
         person_id, employer_id, number = people[i % len(people)]
+        result = (batch_id, i + 1, i + 1, rid, "trainingCreate")  # seq and line alike here
         if i % 50 == 49:
+            message = "end date 2024-02-01 is before start date 2024-03-01"
             out["batch_records"].append(
-                (
-                    batch_id,
-                    i + 1,
-                    i + 1,
-                    rid,
-                    "trainingCreate",
-                    "rejected",
-                    "invalid_period",
-                    "end_date",
-                    "end date 2024-02-01 is before start date 2024-03-01",
-                    None,
-                    None,
-                    None,
-                    None,
-                )
+                (*result, "rejected", "invalid_period", "end_date", message, None, None, None, None)
             )
             continue
         tid = i + 1
@@ -290,32 +278,11 @@ def _channel_rows(
         out["training_versions"].append(
             (tid, 1, "create", now, None, "bench", None, False, *content)
         )
-        out["outbox_events"].append(
-            (
-                f"evt_{i:032x}",
-                "ila.account.training.recorded",
-                "/ila",
-                number,
-                now,
-                f'{{"training_id": {tid}, "version": 1}}',
-            )
-        )
+        data = f'{{"training_id": {tid}, "version": 1}}'
+        event = (f"evt_{i:032x}", "ila.account.training.recorded", "/ila", number, now, data)
+        out["outbox_events"].append(event)
         out["batch_records"].append(
-            (
-                batch_id,
-                i + 1,
-                i + 1,
-                rid,
-                "trainingCreate",
-                "accepted",
-                None,
-                None,
-                None,
-                tid,
-                1,
-                sender,
-                f"{i:032x}",
-            )
+            (*result, "accepted", None, None, None, tid, 1, sender, f"{i:032x}")
         )
     return out
 
