@@ -183,6 +183,11 @@ def test_the_reader_process_reads_what_this_process_reads(tmp_path: Path, name: 
     assert _read_all(path, process_from=0, after=1) == _read_all(path, after=1)
 
 
+def _readers() -> list[psutil.Process]:
+    """This process's reader processes (a test process may have other children: servers)."""
+    return [c for c in psutil.Process().children() if "ila.batch.reader" in c.cmdline()]
+
+
 def test_closing_the_records_stops_the_reader_process(tmp_path: Path) -> None:
     path = tmp_path / "f.xml"
     path.write_text(
@@ -190,16 +195,11 @@ def test_closing_the_records_stops_the_reader_process(tmp_path: Path) -> None:
         encoding="utf-8",
     )
 
-    def readers() -> list[psutil.Process]:
-        return [
-            child for child in psutil.Process().children() if "ila.batch.reader" in child.cmdline()
-        ]
-
     items = records(path, LIMIT, process_from=0)
     assert [next(items).seq for _ in range(3)] == [1, 2, 3]
-    (reader,) = readers()
+    (reader,) = _readers()
     items.close()  # type: ignore[attr-defined]
-    assert readers() == []
+    assert _readers() == []
     assert not reader.is_running()
     assert [r.seq for r in records(path, LIMIT, process_from=0, after=4998)] == [4999, 5000]
 
@@ -258,3 +258,25 @@ def test_what_the_reader_writes_in_this_process(tmp_path: Path, name: str) -> No
         assert frames[-1] == ("end",)
     else:
         assert frames[-1][:2] == ("fail", "xml_not_well_formed")
+
+
+def test_a_frame_cut_short_ends_the_frames() -> None:
+    whole = xmlfile._FRAME.pack(3) + b"abc"
+    cut = whole + xmlfile._FRAME.pack(5) + b"ab"
+    assert list(xmlfile._frames(io.BytesIO(cut))) == [b"abc"]
+    assert list(xmlfile._frames(io.BytesIO(whole + b"\x01"))) == [b"abc"]  # a cut length
+
+
+def test_a_reader_that_dies_is_an_error_not_an_end(tmp_path: Path) -> None:
+    path = tmp_path / "f.xml"
+    path.write_text(
+        HEAD + "".join(CREATE.format(rid=str(n), title="t") for n in range(100_000)) + TAIL,
+        encoding="utf-8",
+    )
+    items = records(path, LIMIT, process_from=0)
+    assert next(items).seq == 1
+    (reader,) = _readers()
+    reader.kill()
+    with pytest.raises(RuntimeError, match="stopped unexpectedly"):
+        for _ in items:
+            pass

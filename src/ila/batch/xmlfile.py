@@ -612,10 +612,14 @@ def _from_reader_process(path: Path, max_bytes: int, after: int) -> Iterator[Rec
 
 
 def _frames(stream: IO[bytes]) -> Generator[bytes, None, None]:
-    """The frames the reader writes (a length, then a marshalled block), until its end."""
+    """The frames the reader writes (a length, then a marshalled block), until its end or
+    a frame cut short (the reader died while writing it)."""
     while len(head := stream.read(_FRAME.size)) == _FRAME.size:
         (size,) = _FRAME.unpack(head)
-        yield stream.read(size)
+        frame = stream.read(size)
+        if len(frame) != size:
+            return
+        yield frame
 
 
 def send_records(path: Path, max_bytes: int, after: int, out: IO[bytes]) -> None:
