@@ -183,17 +183,21 @@ def test_the_reader_process_reads_what_this_process_reads(tmp_path: Path, name: 
     assert _read_all(path, process_from=0, after=1) == _read_all(path, after=1)
 
 
+def _creates(tmp_path: Path, count: int) -> Path:
+    """A file of ``count`` new trainings with record ids 0, 1, 2…"""
+    path = tmp_path / "f.xml"
+    body = "".join(CREATE.format(rid=str(n), title="t") for n in range(count))
+    path.write_text(HEAD + body + TAIL, encoding="utf-8")
+    return path
+
+
 def _readers() -> list[psutil.Process]:
     """This process's reader processes (a test process may have other children: servers)."""
     return [c for c in psutil.Process().children() if "ila.batch.reader" in c.cmdline()]
 
 
 def test_closing_the_records_stops_the_reader_process(tmp_path: Path) -> None:
-    path = tmp_path / "f.xml"
-    path.write_text(
-        HEAD + "".join(CREATE.format(rid=str(n), title="t") for n in range(5000)) + TAIL,
-        encoding="utf-8",
-    )
+    path = _creates(tmp_path, 5000)
 
     items = records(path, LIMIT, process_from=0)
     assert [next(items).seq for _ in range(3)] == [1, 2, 3]
@@ -207,11 +211,7 @@ def test_closing_the_records_stops_the_reader_process(tmp_path: Path) -> None:
 def test_the_reader_process_ends_when_the_worker_is_killed(tmp_path: Path) -> None:
     """A worker killed with SIGKILL leaves no reader behind: the reader's next write to the
     closed pipe fails and it ends."""
-    path = tmp_path / "f.xml"
-    path.write_text(
-        HEAD + "".join(CREATE.format(rid=str(n), title="t") for n in range(100_000)) + TAIL,
-        encoding="utf-8",
-    )
+    path = _creates(tmp_path, 100_000)
     worker = subprocess.Popen(  # noqa: S603 - this interpreter, our script
         [
             sys.executable,
@@ -268,11 +268,7 @@ def test_a_frame_cut_short_ends_the_frames() -> None:
 
 
 def test_a_reader_that_dies_is_an_error_not_an_end(tmp_path: Path) -> None:
-    path = tmp_path / "f.xml"
-    path.write_text(
-        HEAD + "".join(CREATE.format(rid=str(n), title="t") for n in range(100_000)) + TAIL,
-        encoding="utf-8",
-    )
+    path = _creates(tmp_path, 100_000)
     items = records(path, LIMIT, process_from=0)
     assert next(items).seq == 1
     (reader,) = _readers()

@@ -419,12 +419,20 @@ def _at_end(el: etree._Element, seq: int, validate_after: int | None, make: Make
 
 
 def read(
-    path: Path, max_bytes: int, *, validate_after: int | None = 0, make: Make = _record
+    path: Path, max_bytes: int, *, validate_after: int | None = 0
 ) -> Generator[Header | Record, None, None]:
     """Stream the file: the header first, then every record in file order. A file that cannot
     be read raises :class:`InvalidBatchFile` (possibly after some records were yielded: callers
     that must not half-apply a file read it once through before, see :func:`scan`). Records
     up to ``validate_after`` (all when None) are only located, not validated or converted."""
+    return _read(path, max_bytes, validate_after, _record)
+
+
+def _read(
+    path: Path, max_bytes: int, validate_after: int | None, make: Make
+) -> Generator[Any, None, None]:
+    """:func:`read`, the records validated after ``validate_after`` made by ``make``
+    (:func:`_raw` in the reader process)."""
     check_size(path, max_bytes)
     try:
         with path.open("rb") as source:
@@ -633,8 +641,8 @@ def send_records(path: Path, max_bytes: int, after: int, out: IO[bytes]) -> None
 
     block: list[Raw] = []
     try:
-        for item in read(path, max_bytes, validate_after=after, make=_raw):
-            if isinstance(item, tuple) and item[1] > after:
+        for item in _read(path, max_bytes, after, _raw):
+            if isinstance(item, tuple):  # not the header, nor a record up to ``after``
                 block.append(item)
                 if len(block) >= _BLOCK:
                     send(block)
