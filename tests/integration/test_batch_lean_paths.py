@@ -33,6 +33,7 @@ from ila.trainings.domain import DurationUnit, Nature, Source, Status, TrainingD
 from ila.trainings.models import Training, TrainingVersion
 from ila.trainings.service import current_version, record_training, version_data
 from tests import builders
+from tests.unit.test_batch_xml_lean import Stingy
 
 RES = "{urn:be:ila:batch:result:v1}"
 # what the file says (XML escapes and character references) and what it means
@@ -271,6 +272,11 @@ def test_result_slices_follow_seq_across_gaps_and_errors(
         uow.commit()
     monkeypatch.setattr(result, "SLICE", 3)
     assert [int(r["seq"]) for r in _results(container, "slices")] == seqs
+    whole, stingy = io.BytesIO(), Stingy(5)  # a raw stream taking part of each write
+    with container.uow() as uow:
+        write_result(uow.session, find_batch(uow.session, "slices"), whole)
+        write_result(uow.session, find_batch(uow.session, "slices"), stingy)
+    assert bytes(stingy.got) == whole.getvalue()
 
     def broken(*_: object) -> object:
         raise RuntimeError("read failed")

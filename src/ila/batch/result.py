@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ila.batch.ahead import read_ahead
 from ila.batch.models import Batch, BatchRecord
 from ila.batch.service import FINAL
+from ila.batch.streams import write_all
 from ila.batch.xmlfile import RESULT_NAMESPACE
 from ila.errors import BatchNotFinished
 
@@ -147,9 +148,9 @@ def write_result(session: Session, batch: Batch, out: IO[bytes]) -> None:
             _error("fileError", batch.error_code, None, batch.error_line, batch.error_message)
             + "\n"
         )
-    out.write("".join(head).encode())
+    write_all(out, "".join(head).encode())
     # the next slice is read by a thread while this one is written (the session is used by
     # that thread only meanwhile)
     for rows in read_ahead(_slices(session, batch.id), 1, "ila-batch-result"):
-        out.write("".join([_record(row) for row in rows]).encode())
-    out.write(b"</result>\n")
+        write_all(out, "".join([_record(row) for row in rows]).encode())
+    write_all(out, b"</result>\n")

@@ -16,6 +16,7 @@ import struct
 import subprocess
 import sys
 import threading
+import zlib
 from collections.abc import Callable, Generator, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from typing import IO, Any, BinaryIO
 from lxml import etree
 
 from ila.batch.ahead import read_ahead
+from ila.batch.streams import write_all
 from ila.errors import DomainError, InvalidBatchFile, ValidationError
 from ila.trainings.domain import (
     DurationUnit,
@@ -583,7 +585,7 @@ def records(
         yield from _from_reader_process(path, max_bytes, after)
 
 
-_FRAME = struct.Struct("<I")
+_FRAME = struct.Struct("<II")  # the length of the marshalled block, its CRC-32
 _BLOCKS_AHEAD = 40  # blocks the reader may be ahead of the caller (40,000 records, ~6 MiB)
 
 
@@ -619,14 +621,24 @@ def _from_reader_process(path: Path, max_bytes: int, after: int) -> Iterator[Rec
         reader.wait()
 
 
+class CorruptFrame(RuntimeError):
+    """What the reader process wrote arrived altered: nothing of it is used."""
+
+
 def _frames(stream: IO[bytes]) -> Generator[bytes, None, None]:
-    """The frames the reader writes (a length, then a marshalled block), until its end or
-    a frame cut short (the reader died while writing it)."""
+    """The frames the reader writes (a length and a CRC-32, then a marshalled block), until
+    its end or a frame cut short (the reader died while writing it). A frame whose bytes do
+    not match its CRC is an error: ``marshal`` would read a block with bytes missing from its
+    middle as another block, or a shorter one, without a word."""
+    count = 0
     while len(head := stream.read(_FRAME.size)) == _FRAME.size:
-        (size,) = _FRAME.unpack(head)
+        size, crc = _FRAME.unpack(head)
         frame = stream.read(size)
         if len(frame) != size:
             return
+        count += 1
+        if zlib.crc32(frame) != crc:
+            raise CorruptFrame(f"frame {count} from the batch file reader is corrupt")
         yield frame
 
 
@@ -637,7 +649,7 @@ def send_records(path: Path, max_bytes: int, after: int, out: IO[bytes]) -> None
 
     def send(value: Any) -> None:
         data = marshal.dumps(value)
-        out.write(_FRAME.pack(len(data)) + data)
+        write_all(out, _FRAME.pack(len(data), zlib.crc32(data)) + data)
 
     block: list[Raw] = []
     try:
