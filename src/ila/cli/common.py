@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
@@ -16,6 +18,26 @@ from ila.errors import ConfigurationError, DomainError
 
 out = Console()
 err = Console(stderr=True)
+
+
+def whole_writes() -> None:
+    """Put a buffer under ``sys.stdout`` when it has none (PYTHONUNBUFFERED, set in many
+    containers): CPython then hands each write to the raw file and ignores how much of it the
+    file took, so a write to a full pipe cut short by a signal (SIGSTOP and SIGCONT, a
+    profiler's ptrace) loses its rest. A buffer writes everything; flushed at every line, the
+    output comes as soon as before."""
+    stream = sys.stdout
+    raw = getattr(stream, "buffer", None)
+    if not isinstance(raw, io.RawIOBase):
+        return  # buffered already (or not a file: a test's runner)
+    stream.flush()
+    sys.stdout = io.TextIOWrapper(
+        io.BufferedWriter(raw),
+        encoding=stream.encoding,
+        errors=stream.errors,
+        line_buffering=True,
+    )
+
 
 EXIT_USER_ERROR = 2
 

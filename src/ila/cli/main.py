@@ -20,7 +20,7 @@ from rich.table import Table
 from ila.cli.access import clients_app, mandates_app, staff_app
 from ila.cli.audit import audit_app, retention_app, webhooks_app
 from ila.cli.batch import batch_app
-from ila.cli.common import err, fail, open_container, out, parse_as_of
+from ila.cli.common import err, fail, open_container, out, parse_as_of, whole_writes
 from ila.cli.exchange import authorisations_app, directory_app
 from ila.cli.flows import flows_app, sources_app
 from ila.cli.jobs import jobs_app
@@ -28,6 +28,13 @@ from ila.cli.jobs import jobs_app
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="ila — Individual Learning Account platform."
 )
+
+
+@app.callback()
+def _every_command() -> None:
+    whole_writes()
+
+
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 demo_app = typer.Typer(no_args_is_help=True, help="Synthetic demo dataset.")
 rights_app = typer.Typer(no_args_is_help=True, help="Training rights.")
