@@ -20,6 +20,7 @@ import psutil
 import pytest
 
 from ila.batch import reader, xmlfile
+from ila.batch.streams import write_all
 from ila.batch.xmlfile import NAMESPACE as NS
 from ila.batch.xmlfile import Header, Record, TrainingCreate, read, records, scan
 from ila.errors import InvalidBatchFile
@@ -311,6 +312,11 @@ def test_the_reader_writes_whole_frames_to_a_stream_that_takes_part(tmp_path: Pa
     reader.main([str(path), str(LIMIT), "0"], stingy)
     assert bytes(stingy.got) == whole.getvalue()
     assert stingy.calls > len(whole.getvalue()) // 7
+
+
+def test_a_stream_that_takes_nothing_is_an_error_not_a_loop() -> None:
+    with pytest.raises(BlockingIOError, match="3 bytes not written"):
+        write_all(Stingy(0), b"abc")
 
 
 def test_the_reader_process_loses_nothing_when_stopped_and_continued(
