@@ -8,6 +8,7 @@ import json
 import shutil
 import threading
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from lxml import etree
@@ -108,10 +109,40 @@ def test_watched_inbox(people: str, tmp_path: Path) -> None:
     schema(RESULT_XSD).assertValid(doc)
     assert doc.getroot()[1].get("accepted") == "6"
     assert not list((folder / "results").glob("*.pending"))
+    assert not list((folder / "results").glob("*.part"))
     assert (folder / "monday.part").exists()
     assert len(list((folder / "received").iterdir())) == 1
     code, _, err = _run("batch", "watch", str(tmp_path / "missing"), "--once")
     assert (code, "not_a_directory" in err) == (2, True)
+
+
+def test_an_inbox_result_appears_whole_or_not_at_all(
+    people: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sweep that dies while writing a result document leaves no ``*.result.xml`` for the
+    sender to fetch half of; the next sweep writes it whole."""
+    from ila.batch import inbox as inbox_module
+    from ila.batch.result import write_result
+
+    inbox = tmp_path / "inbox"
+    folder = inbox / people
+    folder.mkdir(parents=True)
+    shutil.copy(EXAMPLES / "submission-trainings.xml", folder / "monday.xml")
+
+    def dies_halfway(session: object, batch: object, out: BinaryIO) -> None:
+        out.write(b'<?xml version="1.0" encoding="UTF-8"?>\n<result')
+        raise OSError("disk full")
+
+    monkeypatch.setattr(inbox_module, "write_result", dies_halfway)
+    assert _run("batch", "watch", str(inbox), "--once", "--work")[0] != 0  # the OSError
+    assert not list((folder / "results").glob("*.result.xml"))
+    assert len(list((folder / "results").glob("*.pending"))) == 1
+    monkeypatch.setattr(inbox_module, "write_result", write_result)
+    assert _run("batch", "watch", str(inbox), "--once")[0] == 0
+    (result,) = (folder / "results").glob("*.result.xml")
+    schema(RESULT_XSD).assertValid(etree.parse(str(result)))
+    assert not list((folder / "results").glob("*.pending"))
+    assert not list((folder / "results").glob("*.part"))
 
 
 def test_queue_on_postgresql(people: str, world: str, tmp_path: Path) -> None:

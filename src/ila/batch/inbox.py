@@ -54,7 +54,10 @@ def submit_new(container: Container, settings: BatchSettings, root: Path, sweep:
 
 
 def write_results(container: Container, root: Path, sweep: Sweep) -> None:
-    """The result document of each finished batch, once, as ``results/<file>-<ticket>.xml``."""
+    """The result document of each finished batch, once, as ``results/<file>-<ticket>.xml``.
+    It is written as ``….xml.part`` and renamed when complete (the way files are dropped in):
+    a sender fetching ``*.result.xml`` never gets half a document, even if this process dies
+    while writing it (the next sweep writes it again)."""
     for folder in _sender_dirs(root):
         for marker in sorted((folder / "results").glob("*.pending")):
             ticket = marker.stem
@@ -63,7 +66,9 @@ def write_results(container: Container, root: Path, sweep: Sweep) -> None:
                 if batch.finished_at is None:
                     continue
                 target = folder / "results" / f"{Path(batch.file_name).stem}-{ticket}.result.xml"
-                with target.open("wb") as out:
+                part = target.with_name(f"{target.name}.part")
+                with part.open("wb") as out:
                     write_result(uow.session, batch, out)
+            part.replace(target)
             marker.unlink()
             sweep.results.append(target)
