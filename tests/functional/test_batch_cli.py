@@ -8,7 +8,7 @@ import json
 import shutil
 import threading
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pytest
 from lxml import etree
@@ -143,6 +143,54 @@ def test_an_inbox_result_appears_whole_or_not_at_all(
     schema(RESULT_XSD).assertValid(etree.parse(str(result)))
     assert not list((folder / "results").glob("*.pending"))
     assert not list((folder / "results").glob("*.part"))
+
+
+def test_the_watcher_goes_on_after_a_failed_sweep_and_past_a_stray_marker(
+    people: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ila.batch import inbox as inbox_module
+    from ila.batch.result import write_result
+    from ila.cli import batch as batch_cli
+
+    inbox = tmp_path / "inbox"
+    folder = inbox / people
+    (folder / "results").mkdir(parents=True)
+    (folder / "results" / ("0" * 32 + ".pending")).touch()  # no batch: copied in, say
+    shutil.copy(EXAMPLES / "submission-trainings.xml", folder / "monday.xml")
+    writes: list[str] = []
+
+    def full_disk_once(session: Any, batch: Any, out: BinaryIO) -> None:
+        writes.append(batch.ticket)
+        if len(writes) == 1:
+            raise OSError(28, "No space left on device")
+        write_result(session, batch, out)
+
+    class Stop(Exception):
+        pass
+
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        if len(sleeps) == 2:
+            raise Stop
+
+    monkeypatch.setattr(inbox_module, "write_result", full_disk_once)
+    monkeypatch.setattr(batch_cli.time, "sleep", sleep)
+    result = runner.invoke(app, ["batch", "watch", str(inbox), "--work", "--poll", "0.5"])
+    assert isinstance(result.exception, Stop)  # the watcher was still going after two sweeps
+    assert "sweep failed: OSError: [Errno 28] No space left on device; next sweep in 0.5 s" in (
+        result.stderr
+    )
+    assert "dropped results/" + "0" * 32 + ".pending: no such batch of this sender" in (
+        result.stdout
+    )
+    assert sleeps == [0.5, 0.5]
+    assert len(writes) == 2
+    (written,) = (folder / "results").glob("*.result.xml")
+    assert f"result {written}" in " ".join(result.stdout.split())
+    schema(RESULT_XSD).assertValid(etree.parse(str(written)))
+    assert list((folder / "results").glob("*.pending")) == []
 
 
 def test_queue_on_postgresql(people: str, world: str, tmp_path: Path) -> None:

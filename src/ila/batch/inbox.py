@@ -16,7 +16,7 @@ from ila.batch.config import BatchSettings
 from ila.batch.result import write_result
 from ila.batch.service import BATCH_SCOPES, Sender, find_batch, submit
 from ila.bootstrap import Container
-from ila.errors import DomainError
+from ila.errors import DomainError, NotFound
 
 _SENDER_DIR = re.compile(r"[0-9]{10}")
 
@@ -26,6 +26,7 @@ class Sweep:
     submitted: list[str] = field(default_factory=list)  # tickets
     refused: list[str] = field(default_factory=list)  # file names, with an .error.txt beside
     results: list[Path] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # markers of no batch of their sender
 
 
 def _sender_dirs(root: Path) -> list[Path]:
@@ -62,7 +63,12 @@ def write_results(container: Container, root: Path, sweep: Sweep) -> None:
         for marker in sorted((folder / "results").glob("*.pending")):
             ticket = marker.stem
             with container.uow() as uow:
-                batch = find_batch(uow.session, ticket, folder.name)
+                try:
+                    batch = find_batch(uow.session, ticket, folder.name)
+                except NotFound:  # not ours (copied in, or the database was reset)
+                    marker.unlink()  # it would stop every sweep here, for ever
+                    sweep.dropped.append(marker.name)
+                    continue
                 if batch.finished_at is None:
                     continue
                 target = folder / "results" / f"{Path(batch.file_name).stem}-{ticket}.result.xml"

@@ -19,6 +19,7 @@ from ila.cli.common import err, fail, open_container, out
 
 if TYPE_CHECKING:
     from ila.batch.config import BatchSettings
+    from ila.batch.inbox import Sweep
     from ila.bootstrap import Container
 
 batch_app = typer.Typer(no_args_is_help=True, help="XML batch files (docs/batch.md).")
@@ -199,6 +200,8 @@ def batch_watch(
 ) -> None:
     """Watch an inbox: submit the *.xml files dropped in <inbox>/<sender>/, move them to
     received/ (or refused/ with the reason), write each result to results/."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from ila.batch.config import BatchSettings
     from ila.batch.inbox import Sweep, submit_new, write_results
 
@@ -208,16 +211,38 @@ def batch_watch(
     with open_container() as c:
         while True:
             sweep = Sweep()
-            submit_new(c, settings, inbox, sweep)
-            if _inline(c.settings.database_url, wait):
-                _work_now(c, settings)
-            write_results(c, inbox, sweep)
-            for ticket in sweep.submitted:
-                out.print(f"submitted {ticket}", highlight=False, soft_wrap=True)
-            for name in sweep.refused:
-                out.print(f"refused {escape(name)}", highlight=False, soft_wrap=True)
-            for path in sweep.results:
-                out.print(f"result {escape(str(path))}", highlight=False, soft_wrap=True)
+            try:
+                submit_new(c, settings, inbox, sweep)
+                if _inline(c.settings.database_url, wait):
+                    _work_now(c, settings)
+                write_results(c, inbox, sweep)
+            except (OSError, SQLAlchemyError) as exc:
+                if once:
+                    raise
+                # a full disk, a database restarting: the next sweep goes on where this one
+                # stopped (files not yet moved, markers not yet removed)
+                err.print(
+                    f"sweep failed: {type(exc).__name__}: {escape(str(exc))}; "
+                    f"next sweep in {poll:g} s",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+            _report(sweep)
             if once:
                 break
             time.sleep(poll)
+
+
+def _report(sweep: Sweep) -> None:
+    for ticket in sweep.submitted:
+        out.print(f"submitted {ticket}", highlight=False, soft_wrap=True)
+    for name in sweep.refused:
+        out.print(f"refused {escape(name)}", highlight=False, soft_wrap=True)
+    for path in sweep.results:
+        out.print(f"result {escape(str(path))}", highlight=False, soft_wrap=True)
+    for marker in sweep.dropped:
+        out.print(
+            f"dropped results/{escape(marker)}: no such batch of this sender",
+            highlight=False,
+            soft_wrap=True,
+        )
